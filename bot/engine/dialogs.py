@@ -1,0 +1,326 @@
+"""Loads `dialogs/*.yaml`, checks them against the content, and renders nodes to screens."""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta
+from jinja2.environment import TemplateExpression
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from pydantic import ValidationError
+
+from bot.content.catalog import Catalog
+from bot.content.yaml_source import Location, SourceError, SourceErrors, YamlDocument, read_yaml
+from bot.engine.callbacks import ActionCallback, NodeCallback
+from bot.engine.schema import Button, Command, DialogFile, Node
+from bot.engine.text import split_message
+
+# The variables every template may use; features add theirs through a node's `uses`.
+BASE_VARIABLES = frozenset({"profile", "careers", "student"})
+
+
+@dataclass(frozen=True)
+class Screen:
+    """What one node looks like for one student: message parts and the keyboard under the last."""
+
+    parts: list[str]
+    keyboard: InlineKeyboardMarkup | None
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What the code relies on the dialog files to define."""
+
+    nodes: frozenset[str] = frozenset()
+    messages: frozenset[str] = frozenset()
+    labels: frozenset[str] = frozenset()
+    actions: frozenset[str] = frozenset()
+
+
+@dataclass
+class _Origin:
+    document: YamlDocument
+    location: Location
+
+
+@dataclass
+class Dialogs:
+    nodes: dict[str, Node]
+    messages: dict[str, str]
+    labels: dict[str, str]
+    commands: list[Command]
+    home: str = "menu"
+    _text_env: ImmutableSandboxedEnvironment = field(init=False, repr=False)
+    _label_env: ImmutableSandboxedEnvironment = field(init=False, repr=False)
+    _templates: dict[tuple[str, bool], Template] = field(init=False, repr=False)
+    _expressions: dict[str, TemplateExpression] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        options: dict[str, Any] = {
+            "undefined": StrictUndefined,
+            "trim_blocks": True,
+            "lstrip_blocks": True,
+        }
+        self._text_env = ImmutableSandboxedEnvironment(autoescape=True, **options)
+        self._label_env = ImmutableSandboxedEnvironment(autoescape=False, **options)
+        self._templates = {}
+        self._expressions = {}
+
+    def template(self, source: str, *, html: bool = True) -> Template:
+        key = (source, html)
+        if key not in self._templates:
+            env = self._text_env if html else self._label_env
+            self._templates[key] = env.from_string(source)
+        return self._templates[key]
+
+    def message(self, name: str, context: Mapping[str, Any]) -> str:
+        return self.template(self.messages[name]).render(context).strip()
+
+    def label(self, name: str, context: Mapping[str, Any]) -> str:
+        return self.template(self.labels[name], html=False).render(context).strip()
+
+    def render(self, node_id: str, context: Mapping[str, Any]) -> Screen:
+        node = self.nodes[node_id]
+        text = self.template(node.text).render(context)
+        rows = self._button_rows(node, context)
+        rows.extend(self._footer(node, context))
+        keyboard = InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+        return Screen(parts=split_message(text), keyboard=keyboard)
+
+    def _button_rows(
+        self, node: Node, context: Mapping[str, Any]
+    ) -> list[list[InlineKeyboardButton]]:
+        rows: list[list[InlineKeyboardButton]] = []
+        for entry in node.buttons:
+            if isinstance(entry, list):
+                row = [b for button in entry for b in self._expand(button, context)]
+                if row:
+                    rows.append(row)
+                continue
+            buttons = self._expand(entry, context)
+            rows.extend(
+                buttons[start : start + entry.per_row]
+                for start in range(0, len(buttons), entry.per_row)
+            )
+        return rows
+
+    def _expand(self, button: Button, context: Mapping[str, Any]) -> list[InlineKeyboardButton]:
+        if button.each is None:
+            return [self._button(button, context)] if self._allows(button, context) else []
+        items = self._expression(button.each)(**context)
+        scopes = ({**context, "item": item} for item in items or ())
+        return [self._button(button, scope) for scope in scopes if self._allows(button, scope)]
+
+    def _allows(self, button: Button, context: Mapping[str, Any]) -> bool:
+        return button.when is None or bool(self._expression(button.when)(**context))
+
+    def _expression(self, source: str) -> TemplateExpression:
+        if source not in self._expressions:
+            self._expressions[source] = self._label_env.compile_expression(
+                source, undefined_to_none=False
+            )
+        return self._expressions[source]
+
+    def _button(self, button: Button, context: Mapping[str, Any]) -> InlineKeyboardButton:
+        label = self.template(button.label, html=False).render(context).strip()
+        if button.goto is not None:
+            data = NodeCallback(node=button.goto).pack()
+        else:
+            arg = self.template(button.arg, html=False).render(context).strip()
+            data = ActionCallback(name=button.action or "", arg=arg).pack()
+        return InlineKeyboardButton(text=label, callback_data=data)
+
+    def _footer(self, node: Node, context: Mapping[str, Any]) -> list[list[InlineKeyboardButton]]:
+        if node.parent is None:
+            return []
+        home = InlineKeyboardButton(
+            text=self.label("home", context), callback_data=NodeCallback(node=self.home).pack()
+        )
+        if node.parent == self.home:
+            return [[home]]
+        back = InlineKeyboardButton(
+            text=self.label("back", context), callback_data=NodeCallback(node=node.parent).pack()
+        )
+        return [[back, home]]
+
+
+def load_dialogs(dialogs_dir: Path, catalog: Catalog, contract: Contract) -> Dialogs:
+    """Loads and checks every dialog file; raises SourceErrors listing every mistake."""
+    files = sorted(dialogs_dir.glob("*.yaml"))
+    if not files:
+        raise SourceErrors([SourceError(dialogs_dir, 1, "", "no dialog file (*.yaml) found")])
+    nodes: dict[str, Node] = {}
+    messages: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    commands: list[Command] = []
+    origins: dict[tuple[str, str], _Origin] = {}
+    errors: list[SourceError] = []
+    for file in files:
+        try:
+            document = read_yaml(file)
+        except SourceErrors as exc:
+            errors.extend(exc.errors)
+            continue
+        try:
+            parsed = DialogFile.model_validate(document.data or {})
+        except ValidationError as exc:
+            errors.extend(document.validation_errors(exc))
+            continue
+        for kind, entries, merged in (
+            ("nodes", parsed.nodes, nodes),
+            ("messages", parsed.messages, messages),
+            ("labels", parsed.labels, labels),
+        ):
+            for name, value in entries.items():
+                if name in merged:
+                    first = origins[(kind, name)].document.file
+                    errors.append(document.error((kind, name), f"already defined in {first}"))
+                    continue
+                merged[name] = value  # type: ignore[assignment]
+                origins[(kind, name)] = _Origin(document, (kind, name))
+        commands.extend(parsed.commands)
+    if errors:
+        raise SourceErrors(errors)
+    dialogs = Dialogs(nodes=nodes, messages=messages, labels=labels, commands=commands)
+    errors = _Checker(dialogs, catalog, contract, origins).errors()
+    if errors:
+        raise SourceErrors(errors)
+    return dialogs
+
+
+def sample_contexts(catalog: Catalog) -> Iterable[dict[str, Any]]:
+    """One context per profile, as a new student would see it, for checking templates."""
+    careers = list(catalog)
+    for profile in careers:
+        yield {"profile": profile, "careers": careers, "student": {"first_name": "Sam"}}
+
+
+class _Permissive:
+    """Stands in for a feature variable while checking: any attribute, item or loop works."""
+
+    def __getattr__(self, name: str) -> "_Permissive":
+        return self
+
+    def __getitem__(self, key: object) -> "_Permissive":
+        return self
+
+    def __iter__(self) -> Iterable["_Permissive"]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __str__(self) -> str:
+        return ""
+
+
+@dataclass
+class _Checker:
+    dialogs: Dialogs
+    catalog: Catalog
+    contract: Contract
+    origins: dict[tuple[str, str], _Origin]
+
+    def errors(self) -> list[SourceError]:
+        found: list[SourceError] = []
+        found.extend(self._missing())
+        for node_id, node in self.dialogs.nodes.items():
+            found.extend(self._node(node_id, node))
+        for kind, entries in (("messages", self.dialogs.messages), ("labels", self.dialogs.labels)):
+            for name, source in entries.items():
+                found.extend(self._template(kind, name, (kind, name), source, set()))
+        return found
+
+    def _at(self, kind: str, name: str, location: Location, message: str) -> SourceError:
+        origin = self.origins[(kind, name)]
+        return origin.document.error(location, message)
+
+    def _missing(self) -> list[SourceError]:
+        found = []
+        any_file = next(iter(self.origins.values())).document if self.origins else None
+        for kind, required, present in (
+            ("nodes", self.contract.nodes, self.dialogs.nodes),
+            ("messages", self.contract.messages, self.dialogs.messages),
+            ("labels", self.contract.labels, self.dialogs.labels),
+        ):
+            for name in sorted(required - present.keys()):
+                message = f"missing: the bot needs {kind} '{name}'"
+                if any_file is None:
+                    found.append(SourceError(Path("dialogs"), 1, f"{kind}.{name}", message))
+                else:
+                    found.append(SourceError(any_file.file, 1, f"{kind}.{name}", message))
+        return found
+
+    def _template(
+        self, kind: str, name: str, location: Location, source: str, uses: set[str]
+    ) -> list[SourceError]:
+        env = self.dialogs._text_env
+        try:
+            parsed = env.parse(source)
+        except TemplateSyntaxError as exc:
+            return [self._at(kind, name, location, f"template syntax: {exc.message}")]
+        unknown = meta.find_undeclared_variables(parsed) - BASE_VARIABLES - uses - {"item"}
+        if unknown:
+            names = ", ".join(sorted(unknown))
+            return [self._at(kind, name, location, f"undefined template variable: {names}")]
+        return []
+
+    def _node(self, node_id: str, node: Node) -> list[SourceError]:
+        at = ("nodes", node_id)
+        found = self._template("nodes", node_id, (*at, "text"), node.text, set(node.uses))
+        if node.parent is not None and node.parent not in self.dialogs.nodes:
+            found.append(self._at(*at, (*at, "parent"), f"unknown node '{node.parent}'"))
+        for row_index, entry in enumerate(node.buttons):
+            row = entry if isinstance(entry, list) else [entry]
+            for column, button in enumerate(row):
+                location: Location = (*at, "buttons", row_index)
+                if isinstance(entry, list):
+                    location = (*location, column)
+                found.extend(self._button(node_id, node, button, location))
+        if not found:
+            found.extend(self._render(node_id, node))
+        return found
+
+    def _button(
+        self, node_id: str, node: Node, button: Button, location: Location
+    ) -> list[SourceError]:
+        found = []
+        if button.goto is not None and button.goto not in self.dialogs.nodes:
+            found.append(self._at("nodes", node_id, (*location, "goto"), "unknown node"))
+        if button.action is not None and button.action not in self.contract.actions:
+            known = ", ".join(sorted(self.contract.actions))
+            message = f"unknown action '{button.action}' (known: {known})"
+            found.append(self._at("nodes", node_id, (*location, "action"), message))
+        sources = [("label", button.label), ("arg", button.arg)]
+        for name, expression in (("each", button.each), ("when", button.when)):
+            if expression:
+                sources.append((name, "{{ " + expression + " }}"))
+        for name, source in sources:
+            if source:
+                found.extend(
+                    self._template("nodes", node_id, (*location, name), source, set(node.uses))
+                )
+        return found
+
+    def _render(self, node_id: str, node: Node) -> list[SourceError]:
+        """Renders the node for every profile, catching what only shows with real content."""
+        found: list[SourceError] = []
+        feature_variables = {name: _Permissive() for name in node.uses}
+        for context in sample_contexts(self.catalog):
+            try:
+                screen = self.dialogs.render(node_id, {**context, **feature_variables})
+            except (TemplateError, TypeError, ValueError) as exc:
+                # ValueError is also how a button's callback data over 64 bytes shows up.
+                slug = context["profile"].slug
+                message = f"cannot render for career '{slug}': {exc}"
+                found.append(self._at("nodes", node_id, ("nodes", node_id, "text"), message))
+                break
+            for row in screen.keyboard.inline_keyboard if screen.keyboard else []:
+                for button in row:
+                    if not button.text:
+                        slug = context["profile"].slug
+                        message = f"a button renders to an empty label for career '{slug}'"
+                        found.append(self._at("nodes", node_id, ("nodes", node_id), message))
+        return found

@@ -1,0 +1,65 @@
+"""The last line of defence: log the failure (without message text) and tell the student."""
+
+import logging
+
+from aiogram import Bot, Router
+from aiogram.types import ErrorEvent, InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.engine.callbacks import NodeCallback
+from bot.services.tour import HOME_NODE, TourService
+
+logger = logging.getLogger(__name__)
+
+
+async def report_failure(event: ErrorEvent, bot: Bot, tour: TourService) -> None:
+    update = event.update
+    logger.error(
+        "update %s (%s) failed: %s",
+        update.update_id,
+        update.event_type,
+        type(event.exception).__name__,
+        exc_info=event.exception,
+    )
+    chat_id = _private_chat_of(event)
+    if chat_id is None:
+        return
+    dialogs = tour.dialogs
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=dialogs.label("home", {}),
+                    callback_data=NodeCallback(node=HOME_NODE).pack(),
+                )
+            ]
+        ]
+    )
+    try:
+        await bot.send_message(chat_id, dialogs.message("error", {}), reply_markup=keyboard)
+    except Exception:
+        logger.exception("could not tell chat about the failure of update %s", update.update_id)
+    if update.callback_query is not None:
+        try:
+            await update.callback_query.answer()
+        except Exception:
+            logger.debug("callback %s already answered or expired", update.callback_query.id)
+
+
+def _private_chat_of(event: ErrorEvent) -> int | None:
+    update = event.update
+    if update.message is not None and update.message.chat.type == "private":
+        return update.message.chat.id
+    callback = update.callback_query
+    if (
+        callback is not None
+        and callback.message is not None
+        and callback.message.chat.type == "private"
+    ):
+        return callback.message.chat.id
+    return None
+
+
+def create_router() -> Router:
+    router = Router(name="errors")
+    router.errors.register(report_failure)
+    return router

@@ -1,0 +1,51 @@
+"""An aiogram session that talks to the in-memory FakeTelegram instead of the network."""
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import InputFile
+
+from bot.standin.telegram import FakeTelegram
+
+
+class StandInSession(BaseSession):
+    def __init__(self, telegram: FakeTelegram | None = None) -> None:
+        super().__init__()
+        self.telegram = telegram or FakeTelegram()
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
+    ) -> TelegramType:
+        files: dict[str, InputFile] = {}
+        params: dict[str, Any] = {}
+        for key, value in method.model_dump(warnings=False).items():
+            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            if prepared is not None:
+                params[key] = prepared
+        file_bytes = {name: await _read(file, bot) for name, file in files.items()}
+        body = self.telegram.handle(method.__api_method__, params, file_bytes)
+        status = body.pop("status")
+        response = self.check_response(bot, method, status, self.json_dumps(body))
+        return response.result  # type: ignore[return-value]
+
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        yield b""
+
+    async def close(self) -> None:
+        return None
+
+
+async def _read(file: InputFile, bot: Bot) -> bytes:
+    chunks = [chunk async for chunk in file.read(bot)]
+    return b"".join(chunks)
