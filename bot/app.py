@@ -13,37 +13,118 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import BotCommand
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.content.catalog import Catalog, load_catalog
+from bot.content.models import Profile
+from bot.content.questions import load_questions
+from bot.content.yaml_source import SourceError, SourceErrors
 from bot.db.engine import create_engine, create_session_factory
-from bot.engine.dialogs import Contract, Dialogs, load_dialogs
-from bot.handlers import errors, fallback, start, tour
-from bot.middlewares import DatabaseSessionMiddleware, StudentMiddleware
-from bot.services.tour import CAREER_LIST_NODE, HOME_NODE, TourService
+from bot.db.fsm_storage import DatabaseStorage
+from bot.db.models import Student
+from bot.engine.dialogs import Contract, Dialogs, Screen, load_dialogs
+from bot.handlers import (
+    checklist,
+    cohorts,
+    errors,
+    fallback,
+    privacy,
+    project,
+    questions,
+    start,
+    stats,
+    tour,
+)
+from bot.middlewares import DatabaseSessionMiddleware, PendingInputMiddleware, StudentMiddleware
+from bot.samples import FEATURE_SAMPLES
+from bot.services.broadcast import BroadcastService
+from bot.services.checklist import ChecklistService
+from bot.services.cohorts import CohortService
+from bot.services.export import ExportService
+from bot.services.jobs import JobRunner
+from bot.services.privacy import PrivacyService
+from bot.services.project import ProjectService
+from bot.services.questions import FALLBACK, Answer, QuestionService
+from bot.services.reminders import ReminderService
+from bot.services.stats import StatsService
+from bot.services.tour import CAREER_LIST_NODE, HOME_NODE, Provider, TourService
 
 logger = logging.getLogger(__name__)
 
+QUESTIONS_FILE = "questions.yaml"
+
 # What the handlers rely on the dialog files to define; `content check` verifies it.
 CONTRACT = Contract(
-    nodes=frozenset({HOME_NODE, CAREER_LIST_NODE, "help", "privacy"}),
+    nodes=frozenset(
+        {
+            HOME_NODE,
+            CAREER_LIST_NODE,
+            "help",
+            "privacy",
+            "checklist",
+            "checklist_question",
+            "checklist_result",
+            "project",
+            "project_step",
+            "project_note_prompt",
+            "progress",
+            "nudge",
+            "mydata",
+            "forget",
+            f"answer_{FALLBACK}",
+            "cohorts",
+            "cohort",
+            "cohort_name_prompt",
+            "cohort_career_prompt",
+            "announce_prompt",
+            "announce_button_prompt",
+            "announce_confirm",
+            "announce_progress",
+            "announcement",
+            "leads",
+            "stats",
+        }
+    ),
     messages=frozenset(
         {
             "welcome",
             "welcome_back",
             "menu_changed",
             "unknown_command",
-            "use_buttons",
             "unsupported_message",
             "group_chat",
             "error",
+            "note_empty",
+            "note_too_long",
+            "note_needs_text",
+            "step_not_reached",
+            "forgotten",
+            "cohort_joined",
+            "cohort_moved",
+            "cohort_link_unknown",
+            "cohort_name_invalid",
+            "announce_text_invalid",
+            "lead_added",
+            "lead_exists",
+            "lead_removed",
+            "lead_unknown",
+            "lead_usage",
+            "stats_chart",
+            "export_caption",
+            "export_empty",
         }
     ),
     labels=frozenset({"back", "home"}),
-    actions=tour.ACTIONS,
+    actions=tour.ACTIONS
+    | checklist.ACTIONS
+    | project.ACTIONS
+    | privacy.ACTIONS
+    | cohorts.ACTIONS
+    | stats.ACTIONS,
+    variables=FEATURE_SAMPLES,
 )
 
 
@@ -51,12 +132,24 @@ CONTRACT = Contract(
 class Content:
     catalog: Catalog
     dialogs: Dialogs
+    questions: QuestionService
 
 
 def load_content(settings: Settings) -> Content:
-    """Loads and checks profiles and dialogs; raises SourceErrors naming file, line and field."""
-    catalog = load_catalog(settings.content_dir)
-    return Content(catalog, load_dialogs(settings.dialogs_dir, catalog, CONTRACT))
+    """Loads and checks profiles, question matching and dialogs, and that they fit together;
+    raises SourceErrors naming file, line and field of every mistake."""
+    questions_file = settings.content_dir / QUESTIONS_FILE
+    spec = load_questions(questions_file)
+    catalog = load_catalog(settings.content_dir, intents=frozenset(spec.intents))
+    dialogs = load_dialogs(settings.dialogs_dir, catalog, CONTRACT)
+    missing = [
+        SourceError(questions_file, 1, f"intents.{intent}", f"no dialog node 'answer_{intent}'")
+        for intent in spec.intents
+        if f"answer_{intent}" not in dialogs.nodes
+    ]
+    if missing:
+        raise SourceErrors(missing)
+    return Content(catalog, dialogs, QuestionService(spec, catalog))
 
 
 @dataclass(frozen=True)
@@ -81,30 +174,105 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
+def render_answer(content: Content, question: str, career: str | None) -> tuple[Screen, Answer]:
+    """The answer screen for a student on `career`, as `careerbot ask` shows it; the bot
+    renders the same node with the same variables."""
+    answer = content.questions.answer(question, career)
+    student = Student(first_name="Student", career=career)
+    tour = TourService(content.catalog, content.dialogs)
+    context = tour.context(student, answer=answer)
+    return content.dialogs.render(f"answer_{answer.intent}", context), answer
+
+
+def create_storage(settings: Settings, database: Database) -> BaseStorage:
+    """FSM state lives in Redis when REDIS_URL is set, else in the database: never in memory,
+    so a student half way through typing a note keeps their place across a restart."""
+    if settings.redis_url:
+        return RedisStorage.from_url(settings.redis_url)
+    return DatabaseStorage(database.session_factory)
+
+
 def build_dispatcher(
     settings: Settings,
     content: Content,
     database: Database,
     storage: BaseStorage | None = None,
 ) -> Dispatcher:
+    checklist_service = ChecklistService()
+    project_service = ProjectService()
+    privacy_service = PrivacyService(content.catalog)
+    providers: dict[str, Provider] = {
+        "checklist": lambda session, student, profile: checklist_service.overview(
+            session, student, _required(profile)
+        ),
+        "result": lambda session, student, profile: checklist_service.last_result(
+            session, student, _required(profile)
+        ),
+        "project": lambda session, student, profile: project_service.overview(
+            session, student, _required(profile)
+        ),
+        "mydata": lambda session, student, profile: privacy_service.describe(session, student),
+    }
+    tour_service = TourService(content.catalog, content.dialogs, providers)
+    broadcast = BroadcastService(
+        database.session_factory, tour_service, settings.broadcast_per_second
+    )
+    reminders = ReminderService(
+        database.session_factory, tour_service, project_service, settings.nudge_after_days
+    )
     dispatcher = Dispatcher(
-        storage=storage or MemoryStorage(),
+        storage=storage or create_storage(settings, database),
         settings=settings,
         catalog=content.catalog,
         dialogs=content.dialogs,
-        tour=TourService(content.catalog, content.dialogs),
+        tour=tour_service,
+        checklist=checklist_service,
+        project=project_service,
+        privacy=privacy_service,
+        questions=content.questions,
+        cohorts=CohortService(content.catalog, settings.cohort_link_days),
+        stats=StatsService(content.catalog, settings.admin_ids),
+        export=ExportService(
+            content.catalog, settings.pseudonym_key.get_secret_value(), settings.admin_ids
+        ),
+        broadcast=broadcast,
+        jobs=JobRunner(database.session_factory, broadcast, reminders),
     )
     dispatcher.update.outer_middleware(DatabaseSessionMiddleware(database.session_factory))
-    dispatcher.message.outer_middleware(StudentMiddleware())
-    dispatcher.callback_query.outer_middleware(StudentMiddleware())
+    for observer in (dispatcher.message, dispatcher.callback_query):
+        observer.outer_middleware(StudentMiddleware())
+        observer.outer_middleware(PendingInputMiddleware())
     dispatcher.include_routers(
         errors.create_router(),
         start.create_router(),
         tour.create_router(),
+        checklist.create_router(),
+        project.create_router(),
+        privacy.create_router(),
+        cohorts.create_router(),
+        stats.create_router(),
+        questions.create_router(),
         fallback.create_router(),
     )
     dispatcher.startup.register(_register_commands)
+    dispatcher.startup.register(_start_jobs)
+    dispatcher.shutdown.register(_stop_jobs)
     return dispatcher
+
+
+async def _start_jobs(bot: Bot, jobs: JobRunner, tour: TourService) -> None:
+    jobs.start(bot, cohorts.ProgressReporter(bot, tour))
+
+
+async def _stop_jobs(jobs: JobRunner) -> None:
+    await jobs.stop()
+
+
+def _required(profile: Profile | None) -> Profile:
+    """Providers run only for nodes of a career; the tour sends career-less students elsewhere."""
+    if profile is None:
+        raise LookupError("this node needs a career")
+    return profile
 
 
 async def _register_commands(bot: Bot, dialogs: Dialogs) -> None:

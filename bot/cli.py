@@ -4,19 +4,30 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
-from bot.app import Content, Database, build_dispatcher, create_bot, load_content
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.app import Content, Database, build_dispatcher, create_bot, load_content, render_answer
 from bot.config import Settings, SettingsError, load_settings
 from bot.content.yaml_source import SourceErrors
 from bot.db.migrate import upgrade, upgrade_async
+from bot.db.models import Student
+from bot.services.export import ExportService
+from bot.services.roles import Role, Viewer, grant_lead, list_leads, revoke_lead
+from bot.services.stats import DEFAULT_DAYS, StatsService
+from bot.services.tour import TourService
 from bot.standin.conversation import Conversation
 from bot.standin.session import StandInSession
-from bot.standin.terminal import TerminalChat
+from bot.standin.terminal import TerminalChat, plain_text
+from bot.webhook import run_workers
 
 logger = logging.getLogger("careerbot")
 
 CHAT_USER_ID = 1
+CLI_VIEWER = Viewer(0, Role.ADMIN)  # whoever runs the command line operates the bot
+MAX_DAYS = 3650
 
 
 class CommandFailed(Exception):
@@ -77,6 +88,16 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(_run_polling(settings))
 
 
+def cmd_webhook(settings: Settings, args: argparse.Namespace) -> None:
+    if settings.bot_token is None or settings.webhook_secret is None or not settings.webhook_url:
+        raise CommandFailed(
+            "settings BOT_TOKEN, WEBHOOK_URL and WEBHOOK_SECRET are required in webhook mode"
+        )
+    _content(settings)
+    upgrade(settings.database_url)
+    run_workers(settings, args.workers)
+
+
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(_run_chat(settings, args.user_id, args.name))
 
@@ -88,9 +109,103 @@ def cmd_content_check(settings: Settings, args: argparse.Namespace) -> None:
     )
 
 
+def cmd_ask(settings: Settings, args: argparse.Namespace) -> None:
+    """Prints the answer exactly as the bot would send it, for authors testing content."""
+    content = _content(settings)
+    if args.career is not None and content.catalog.get(args.career) is None:
+        known = ", ".join(profile.slug for profile in content.catalog)
+        raise CommandFailed(f"no career '{args.career}' (known: {known})")
+    screen, answer = render_answer(content, args.question, args.career)
+    print(f"[{answer.intent}, score {answer.score:g}]", file=sys.stderr)
+    print("\n\n".join(screen.parts))
+    for row in screen.keyboard.inline_keyboard if screen.keyboard else []:
+        print("  ".join(f"[{button.text}]" for button in row))
+
+
+async def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[str]]) -> str:
+    await upgrade_async(settings.database_url)
+    database = Database.connect(settings.database_url)
+    try:
+        async with database.session_factory() as session:
+            return await work(session)
+    finally:
+        await database.close()
+
+
+def cmd_lead(settings: Settings, args: argparse.Namespace) -> None:
+    """Grants, revokes and lists program leads, as an admin does with /addlead in the bot."""
+
+    async def work(session: AsyncSession) -> str:
+        if args.lead_command == "add":
+            added = await grant_lead(session, args.telegram_id, args.name, None)
+            return f"{args.telegram_id} is {'now' if added else 'already'} a program lead"
+        if args.lead_command == "remove":
+            removed = await revoke_lead(session, args.telegram_id)
+            return f"{args.telegram_id} {'is no longer' if removed else 'was not'} a program lead"
+        leads = await list_leads(session)
+        return "\n".join(f"{lead.telegram_id}\t{lead.name}" for lead in leads) or "no leads"
+
+    print(asyncio.run(_with_session(settings, work)))
+
+
+def period_days(text: str) -> int | None:
+    """`--days`: a number of days (1-3650), or `all`."""
+    if text.strip().lower() == "all":
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"expected 1-{MAX_DAYS} or 'all', got {text!r}")
+    return int(text)
+
+
+def cmd_stats(settings: Settings, args: argparse.Namespace) -> None:
+    """Prints the usage stats as /stats shows them to an admin (all numbers exact)."""
+    content = _content(settings)
+    service = StatsService(content.catalog, settings.admin_ids)
+
+    async def work(session: AsyncSession) -> str:
+        report = await service.report(session, CLI_VIEWER, args.cohort, args.days)
+        if report is None:
+            raise CommandFailed(f"no cohort {args.cohort}")
+        if args.chart is not None:
+            from bot.services.charts import render_chart
+
+            args.chart.write_bytes(render_chart(report))
+        tour = TourService(content.catalog, content.dialogs)
+        screen = tour.render(Student(first_name="admin"), "stats", stats=report)
+        return plain_text("\n\n".join(screen.parts))
+
+    print(asyncio.run(_with_session(settings, work)))
+
+
+def cmd_export(settings: Settings, args: argparse.Namespace) -> None:
+    """Writes the per-student progress CSV (pseudonymous, one row per student)."""
+    content = _content(settings)
+    key = settings.pseudonym_key.get_secret_value()
+    service = ExportService(content.catalog, key, settings.admin_ids)
+
+    async def work(session: AsyncSession) -> str:
+        found = await service.export(session, CLI_VIEWER, args.cohort)
+        if found is None:
+            raise CommandFailed(f"no cohort {args.cohort}")
+        return found.csv()
+
+    text = asyncio.run(_with_session(settings, work))
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, "utf-8")
+
+
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
     upgrade(settings.database_url, args.revision)
     print(f"database upgraded to {args.revision}")
+
+
+def telegram_id(text: str) -> int:
+    """A Telegram user id, as argparse checks it: a positive whole number that fits the DB."""
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**52:
+        raise argparse.ArgumentTypeError(f"not a Telegram user id: {text!r}")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="poll Telegram (or TELEGRAM_API_URL) for updates")
     run.set_defaults(handler=cmd_run)
 
+    webhook = commands.add_parser("webhook", help="serve Telegram's webhook with N workers")
+    webhook.add_argument("--workers", type=int, default=1, choices=range(1, 65), metavar="N")
+    webhook.set_defaults(handler=cmd_webhook)
+
     chat = commands.add_parser("chat", help="talk to the bot in this terminal, no Telegram")
     chat.add_argument("--user-id", type=int, default=CHAT_USER_ID, help="the student's id")
     chat.add_argument("--name", default="Student", help="the student's first name")
@@ -110,6 +229,38 @@ def build_parser() -> argparse.ArgumentParser:
     content_commands = content.add_subparsers(title="content commands", required=True)
     check = content_commands.add_parser("check", help="validate all content and dialogs")
     check.set_defaults(handler=cmd_content_check)
+
+    ask = commands.add_parser("ask", help="print the bot's answer to a question")
+    ask.add_argument("question")
+    ask.add_argument("--career", help="the career slug the student is on")
+    ask.set_defaults(handler=cmd_ask)
+
+    lead = commands.add_parser("lead", help="grant, revoke or list program leads")
+    lead_commands = lead.add_subparsers(title="lead commands", dest="lead_command", required=True)
+    lead_add = lead_commands.add_parser("add", help="make someone a program lead")
+    lead_add.add_argument("telegram_id", type=telegram_id)
+    lead_add.add_argument("name")
+    lead_remove = lead_commands.add_parser("remove", help="revoke a program lead")
+    lead_remove.add_argument("telegram_id", type=telegram_id)
+    lead_commands.add_parser("list", help="list the program leads")
+    lead.set_defaults(handler=cmd_lead)
+
+    stats = commands.add_parser("stats", help="print the usage stats (as an admin sees them)")
+    stats.add_argument("--cohort", type=int, metavar="ID", help="one cohort only")
+    stats.add_argument(
+        "--days",
+        type=period_days,
+        default=DEFAULT_DAYS,
+        metavar="N",
+        help=f"students who started in the last N days, or 'all' (default {DEFAULT_DAYS})",
+    )
+    stats.add_argument("--chart", type=Path, metavar="FILE", help="also write the chart (PNG)")
+    stats.set_defaults(handler=cmd_stats)
+
+    export = commands.add_parser("export", help="write the per-student progress CSV")
+    export.add_argument("--cohort", type=int, metavar="ID", help="one cohort only")
+    export.add_argument("-o", "--output", type=Path, metavar="FILE", help="default: stdout")
+    export.set_defaults(handler=cmd_export)
 
     db = commands.add_parser("db", help="the database")
     db_commands = db.add_subparsers(title="db commands", required=True)
@@ -124,11 +275,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except SettingsError as exc:
-        print(f"careerbot: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"careerbot: {line}", file=sys.stderr)
         return 2
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Database drivers log SQL parameters at DEBUG, and those can hold what students typed.
+    for noisy in ("alembic", "aiosqlite", "asyncpg", "sqlalchemy"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     handler: Callable[[Settings, argparse.Namespace], None] = args.handler
     try:
         handler(settings, args)

@@ -1,13 +1,15 @@
 """All settings, read from the environment and `.env`; `.env.example` documents each one."""
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{PROJECT_DIR / 'data' / 'careerbot.db'}"
+DEFAULT_PSEUDONYM_KEY = "careerbot-default-pseudonym-key-set-your-own"
 
 
 class Settings(BaseSettings):
@@ -23,12 +25,25 @@ class Settings(BaseSettings):
     content_dir: Path = PROJECT_DIR / "content"
     dialogs_dir: Path = PROJECT_DIR / "dialogs"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    nudge_after_days: Annotated[int, Field(ge=1, le=365)] = 3
+    cohort_link_days: Annotated[int, Field(ge=0, le=3650)] = 0
+    broadcast_per_second: Annotated[float, Field(gt=0, le=25)] = 25
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "127.0.0.1"
+    webhook_port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    webhook_path: str = "/telegram"
+    # Keys the pseudonyms of students in CSV exports; the default is public: set your own.
+    pseudonym_key: SecretStr = SecretStr(DEFAULT_PSEUDONYM_KEY)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
     def split_admin_ids(cls, value: object) -> object:
         if isinstance(value, str):
-            return frozenset(int(part) for part in value.replace(",", " ").split())
+            parts = value.replace(",", " ").split()
+            if not all(part.isascii() and part.isdigit() for part in parts):
+                raise ValueError("must be Telegram user ids (numbers) separated by commas")
+            return frozenset(int(part) for part in parts)
         return value
 
     @field_validator("bot_token")
@@ -45,6 +60,15 @@ class Settings(BaseSettings):
     def database_is_supported(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def secret_is_telegram_safe(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
 
     @field_validator("telegram_api_url")

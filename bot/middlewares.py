@@ -4,7 +4,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import Chat, TelegramObject, User
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.students import Visitor, touch_student
@@ -32,4 +33,20 @@ class StudentMiddleware(BaseMiddleware):
             session: AsyncSession = data["session"]
             visitor = Visitor(user.id, user.first_name, user.language_code)
             data["student"] = await touch_student(session, visitor)
+        return await handler(event, data)
+
+
+class PendingInputMiddleware(BaseMiddleware):
+    """A button press or a command means the user moved on: stop waiting for typed input.
+
+    The flow's data stays, so a multi-step flow (name, then a button) can read it back.
+    """
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        state: FSMContext | None = data.get("state")
+        moved_on = isinstance(event, CallbackQuery) or (
+            isinstance(event, Message) and (event.text or "").startswith("/")
+        )
+        if state is not None and moved_on and await state.get_state() is not None:
+            await state.set_state(None)
         return await handler(event, data)

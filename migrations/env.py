@@ -24,7 +24,7 @@ def run_migrations(connection: Connection) -> None:
 
 
 async def run_async_migrations() -> None:
-    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "", foreign_keys=False)
     async with engine.connect() as connection:
         await connection.run_sync(run_migrations)
     await engine.dispose()

@@ -9,13 +9,14 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 import pytest
 from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.base import BaseStorage
 from sqlalchemy import text
 
 from bot.app import Content, Database, build_dispatcher, create_bot, load_content
@@ -113,6 +114,10 @@ def settings(database_url: str) -> Settings:
     return Settings(_env_file=None, database_url=database_url, admin_ids=frozenset({900}))
 
 
+# Makes the FSM storage of one bot process (a fresh one after each restart); None: the default.
+StorageFactory = Callable[[], BaseStorage]
+
+
 @dataclass
 class BotHarness:
     """The bot as it runs, with Telegram replaced by the in-memory stand-in."""
@@ -123,6 +128,7 @@ class BotHarness:
     telegram: FakeTelegram
     bot: Bot
     dispatcher: Dispatcher
+    storage: StorageFactory | None = None
 
     def user(self, user_id: int = 1001, first_name: str = "Sam") -> Conversation:
         return Conversation(self.dispatcher, self.bot, self.telegram, user_id, first_name)
@@ -131,22 +137,34 @@ class BotHarness:
         """As if the process restarted: new Dispatcher, Bot and engine over the same database.
         Telegram (the stand-in) keeps its messages, so old buttons can still be pressed."""
         await self.stop()
-        fresh = await start_bot(self.settings, content or self.content, self.telegram)
+        fresh = await start_bot(
+            self.settings, content or self.content, self.telegram, storage=self.storage
+        )
         self.content, self.database = fresh.content, fresh.database
         self.bot, self.dispatcher = fresh.bot, fresh.dispatcher
 
     async def stop(self) -> None:
         await self.dispatcher.emit_shutdown(bot=self.bot, **self.dispatcher.workflow_data)
+        if self.storage is not None:
+            await self.dispatcher.storage.close()
         await self.database.close()
 
 
-async def start_bot(settings: Settings, content: Content, telegram: FakeTelegram) -> BotHarness:
+async def start_bot(
+    settings: Settings,
+    content: Content,
+    telegram: FakeTelegram,
+    storage: StorageFactory | None = None,
+) -> BotHarness:
+    """Starts the bot; `storage` makes the FSM storage to use instead of the configured one."""
     database = Database.connect(settings.database_url)
     session = StandInSession(telegram)
     bot = create_bot(settings, session)
-    dispatcher = build_dispatcher(settings, content, database)
+    dispatcher = build_dispatcher(
+        settings, content, database, storage=storage() if storage is not None else None
+    )
     await dispatcher.emit_startup(bot=bot, **dispatcher.workflow_data)
-    return BotHarness(settings, content, database, telegram, bot, dispatcher)
+    return BotHarness(settings, content, database, telegram, bot, dispatcher, storage)
 
 
 @pytest.fixture

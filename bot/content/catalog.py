@@ -1,12 +1,13 @@
 """Loads every career profile under `content/careers/` into one read-only catalog."""
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.content.models import Profile
+from bot.content.models import SLUG_PATTERN, Profile
 from bot.content.yaml_source import SourceError, SourceErrors, read_yaml
 
 
@@ -28,17 +29,41 @@ class Catalog:
         return next(iter(self.profiles.values())) if len(self.profiles) == 1 else None
 
 
-def load_profile(file: Path) -> Profile:
+def load_profile(file: Path, intents: frozenset[str] | None = None) -> Profile:
+    """The profile in `file`, whose name (without .yaml) is the career's slug.
+
+    With `intents`, the profile's question keywords must name known intents.
+    """
     document = read_yaml(file)
     if not isinstance(document.data, dict):
         raise SourceErrors([document.error((), "a profile must be a mapping of fields")])
+    errors: list[SourceError] = []
+    if not re.fullmatch(SLUG_PATTERN, file.stem):
+        message = (
+            f"the file name {file.name!r} is the career's slug: use lowercase letters a-z, "
+            "digits and dashes, starting with a letter or digit, at most 40 characters "
+            "(like music-producer.yaml)"
+        )
+        errors.append(SourceError(file, 1, "slug", message))
+    if "slug" in document.data:
+        message = "don't write the slug in the file: the file name is the slug"
+        errors.append(document.error(("slug",), message))
     try:
-        return Profile.model_validate({"slug": file.stem, **document.data})
+        profile = Profile.model_validate({**document.data, "slug": file.stem})
     except ValidationError as exc:
-        raise SourceErrors(document.validation_errors(exc)) from exc
+        # The slug comes from the file name, reported above; the rest is the author's text.
+        found = document.validation_errors(exc)
+        errors.extend(error for error in found if error.field != "slug")
+        raise SourceErrors(errors or found) from exc
+    for name in sorted(set(profile.keywords) - intents) if intents is not None else []:
+        known = ", ".join(sorted(intents or ()))
+        errors.append(document.error(("keywords", name), f"unknown intent (known: {known})"))
+    if errors:
+        raise SourceErrors(errors)
+    return profile
 
 
-def load_catalog(content_dir: Path) -> Catalog:
+def load_catalog(content_dir: Path, intents: frozenset[str] | None = None) -> Catalog:
     """Loads all profiles, collecting every error of every file before raising."""
     careers_dir = content_dir / "careers"
     files = sorted(careers_dir.glob("*.yaml"))
@@ -48,7 +73,7 @@ def load_catalog(content_dir: Path) -> Catalog:
     errors: list[SourceError] = []
     for file in files:
         try:
-            profile = load_profile(file)
+            profile = load_profile(file, intents)
         except SourceErrors as exc:
             errors.extend(exc.errors)
             continue

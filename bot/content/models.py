@@ -135,6 +135,14 @@ class Profile(Strict):
 
     slug: Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
     title: Text
+    aliases: list[Text] = []
+    keywords: dict[
+        str,
+        dict[
+            Annotated[str, StringConstraints(pattern=r"^[a-z0-9']+\*?$")],
+            Annotated[float, Field(gt=0, le=10)],
+        ],
+    ] = {}
     summary: Text
     related: list[RelatedCareer] = []
     suits: Text

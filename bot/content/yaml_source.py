@@ -54,8 +54,12 @@ class YamlDocument:
     def validation_errors(self, exc: ValidationError, prefix: Location = ()) -> list[SourceError]:
         errors = []
         for detail in exc.errors():
+            # Pydantic adds the names of union members ("[...]", or tags marked "~") to the
+            # location; they are no field of the file.
             location = prefix + tuple(
-                part for part in detail["loc"] if not isinstance(part, str) or part[0] != "["
+                part
+                for part in detail["loc"]
+                if not isinstance(part, str) or not part.startswith(("[", "~"))
             )
             message = detail["msg"].removeprefix("Value error, ")
             errors.append(self.error(location, message))

@@ -1,6 +1,6 @@
 """Loads `dialogs/*.yaml`, checks them against the content, and renders nodes to screens."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import ValidationError
 
 from bot.content.catalog import Catalog
+from bot.content.models import Profile
 from bot.content.yaml_source import Location, SourceError, SourceErrors, YamlDocument, read_yaml
 from bot.engine.callbacks import ActionCallback, NodeCallback
 from bot.engine.schema import Button, Command, DialogFile, Node
@@ -37,6 +38,8 @@ class Contract:
     messages: frozenset[str] = frozenset()
     labels: frozenset[str] = frozenset()
     actions: frozenset[str] = frozenset()
+    # Feature variables by name, each with a sample value for a profile to check templates with.
+    variables: Mapping[str, Callable[[Profile], Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -74,6 +77,17 @@ class Dialogs:
             env = self._text_env if html else self._label_env
             self._templates[key] = env.from_string(source)
         return self._templates[key]
+
+    def uses_profile(self, node_id: str) -> bool:
+        """Whether the node shows anything of a career, so a student needs one to see it."""
+        node = self.nodes[node_id]
+        sources = [node.text]
+        for button in node.all_buttons():
+            sources += button.templates().values()
+        return any(
+            "profile" in meta.find_undeclared_variables(self._text_env.parse(source))
+            for source in sources
+        )
 
     def message(self, name: str, context: Mapping[str, Any]) -> str:
         return self.template(self.messages[name]).render(context).strip()
@@ -197,25 +211,6 @@ def sample_contexts(catalog: Catalog) -> Iterable[dict[str, Any]]:
         yield {"profile": profile, "careers": careers, "student": {"first_name": "Sam"}}
 
 
-class _Permissive:
-    """Stands in for a feature variable while checking: any attribute, item or loop works."""
-
-    def __getattr__(self, name: str) -> "_Permissive":
-        return self
-
-    def __getitem__(self, key: object) -> "_Permissive":
-        return self
-
-    def __iter__(self) -> Iterable["_Permissive"]:
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0
-
-    def __str__(self) -> str:
-        return ""
-
-
 @dataclass
 class _Checker:
     dialogs: Dialogs
@@ -230,7 +225,9 @@ class _Checker:
             found.extend(self._node(node_id, node))
         for kind, entries in (("messages", self.dialogs.messages), ("labels", self.dialogs.labels)):
             for name, source in entries.items():
-                found.extend(self._template(kind, name, (kind, name), source, set()))
+                found.extend(
+                    self._template(kind, name, (kind, name), source, set(self.contract.variables))
+                )
         return found
 
     def _at(self, kind: str, name: str, location: Location, message: str) -> SourceError:
@@ -270,15 +267,15 @@ class _Checker:
     def _node(self, node_id: str, node: Node) -> list[SourceError]:
         at = ("nodes", node_id)
         found = self._template("nodes", node_id, (*at, "text"), node.text, set(node.uses))
+        for index, name in enumerate(node.uses):
+            if name not in self.contract.variables:
+                known = ", ".join(sorted(self.contract.variables))
+                message = f"unknown variable '{name}' (known: {known})"
+                found.append(self._at("nodes", node_id, (*at, "uses", index), message))
         if node.parent is not None and node.parent not in self.dialogs.nodes:
             found.append(self._at(*at, (*at, "parent"), f"unknown node '{node.parent}'"))
-        for row_index, entry in enumerate(node.buttons):
-            row = entry if isinstance(entry, list) else [entry]
-            for column, button in enumerate(row):
-                location: Location = (*at, "buttons", row_index)
-                if isinstance(entry, list):
-                    location = (*location, column)
-                found.extend(self._button(node_id, node, button, location))
+        for place, button in node.located_buttons():
+            found.extend(self._button(node_id, node, button, (*at, "buttons", *place)))
         if not found:
             found.extend(self._render(node_id, node))
         return found
@@ -293,11 +290,7 @@ class _Checker:
             known = ", ".join(sorted(self.contract.actions))
             message = f"unknown action '{button.action}' (known: {known})"
             found.append(self._at("nodes", node_id, (*location, "action"), message))
-        sources = [("label", button.label), ("arg", button.arg)]
-        for name, expression in (("each", button.each), ("when", button.when)):
-            if expression:
-                sources.append((name, "{{ " + expression + " }}"))
-        for name, source in sources:
+        for name, source in button.templates().items():
             if source:
                 found.extend(
                     self._template("nodes", node_id, (*location, name), source, set(node.uses))
@@ -305,22 +298,32 @@ class _Checker:
         return found
 
     def _render(self, node_id: str, node: Node) -> list[SourceError]:
-        """Renders the node for every profile, catching what only shows with real content."""
-        found: list[SourceError] = []
-        feature_variables = {name: _Permissive() for name in node.uses}
+        """Renders the node for every profile, catching what only shows with real content;
+        each mistake is reported where it is: the text, or the button."""
+        at = ("nodes", node_id)
         for context in sample_contexts(self.catalog):
+            profile = context["profile"]
+            slug = profile.slug
+            samples = {name: self.contract.variables[name](profile) for name in node.uses}
+            scope = {**context, **samples}
+            found: list[SourceError] = []
             try:
-                screen = self.dialogs.render(node_id, {**context, **feature_variables})
+                self.dialogs.template(node.text).render(scope)
             except (TemplateError, TypeError, ValueError) as exc:
-                # ValueError is also how a button's callback data over 64 bytes shows up.
-                slug = context["profile"].slug
                 message = f"cannot render for career '{slug}': {exc}"
-                found.append(self._at("nodes", node_id, ("nodes", node_id, "text"), message))
-                break
-            for row in screen.keyboard.inline_keyboard if screen.keyboard else []:
-                for button in row:
-                    if not button.text:
-                        slug = context["profile"].slug
-                        message = f"a button renders to an empty label for career '{slug}'"
-                        found.append(self._at("nodes", node_id, ("nodes", node_id), message))
-        return found
+                found.append(self._at("nodes", node_id, (*at, "text"), message))
+            for place, button in node.located_buttons():
+                location: Location = (*at, "buttons", *place)
+                try:
+                    rendered = self.dialogs._expand(button, scope)
+                except (TemplateError, TypeError, ValueError) as exc:
+                    # ValueError is also how callback data over Telegram's 64 bytes shows up.
+                    message = f"cannot render for career '{slug}': {exc}"
+                    found.append(self._at("nodes", node_id, location, message))
+                    continue
+                if any(not item.text for item in rendered):
+                    message = f"a button renders to an empty label for career '{slug}'"
+                    found.append(self._at("nodes", node_id, location, message))
+            if found:
+                return found
+        return []

@@ -1,8 +1,16 @@
 """The schema of `dialogs/*.yaml`; `dialogs/README.md` documents it for authors."""
 
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    model_validator,
+)
 
 NodeId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
 Template = Annotated[str, StringConstraints(min_length=1)]
@@ -26,6 +34,14 @@ class Button(Strict):
     when: str | None = None
     per_row: Annotated[int, Field(ge=1, le=8)] = 1
 
+    def templates(self) -> dict[str, str]:
+        """Every template in the button by field, expressions wrapped as templates."""
+        found = {"label": self.label, "arg": self.arg}
+        for name, expression in (("each", self.each), ("when", self.when)):
+            if expression:
+                found[name] = "{{ " + expression + " }}"
+        return found
+
     @model_validator(mode="after")
     def goes_somewhere(self) -> Self:
         if (self.goto is None) == (self.action is None):
@@ -33,11 +49,38 @@ class Button(Strict):
         return self
 
 
+def _button_or_row(value: Any) -> str:
+    return ROW_TAG if isinstance(value, list) else BUTTON_TAG
+
+
+# A `buttons` entry is one button (a row of its own) or a list (one row). Tagging the two
+# lets pydantic report errors of the shape that was written only; the tags, marked with "~",
+# are left out of the field names authors see.
+BUTTON_TAG, ROW_TAG = "~button", "~row"
+ButtonEntry = Annotated[
+    Annotated[Button, Tag(BUTTON_TAG)] | Annotated[list[Button], Tag(ROW_TAG)],
+    Discriminator(_button_or_row),
+]
+
+
 class Node(Strict):
     text: Template
     parent: NodeId | None = None
-    buttons: list[Button | list[Button]] = []
+    buttons: list[ButtonEntry] = []
     uses: list[str] = []
+
+    def all_buttons(self) -> list[Button]:
+        return [button for _, button in self.located_buttons()]
+
+    def located_buttons(self) -> list[tuple[tuple[int, ...], Button]]:
+        """Each button with where it stands under `buttons`: (row,) or (row, column)."""
+        located: list[tuple[tuple[int, ...], Button]] = []
+        for row, entry in enumerate(self.buttons):
+            if isinstance(entry, list):
+                located.extend(((row, column), button) for column, button in enumerate(entry))
+            else:
+                located.append(((row,), entry))
+        return located
 
 
 class Command(Strict):

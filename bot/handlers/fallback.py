@@ -8,8 +8,8 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Student
-from bot.handlers.screens import answer_with_screen
 from bot.handlers.tour import show_changed_menu
+from bot.screens import answer_with_screen
 from bot.services.tour import TourService
 
 
@@ -27,7 +27,6 @@ async def _reply_with_menu(
     message: Message, name: str, session: AsyncSession, student: Student, tour: TourService
 ) -> None:
     await message.answer(tour.message(name, student))
-    await tour.ensure_career(session, student)
     await answer_with_screen(message, await tour.show(session, student, tour.entry_node(student)))
 
 
@@ -35,12 +34,6 @@ async def unknown_command(
     message: Message, session: AsyncSession, student: Student, tour: TourService
 ) -> None:
     await _reply_with_menu(message, "unknown_command", session, student, tour)
-
-
-async def text_without_question_support(
-    message: Message, session: AsyncSession, student: Student, tour: TourService
-) -> None:
-    await _reply_with_menu(message, "use_buttons", session, student, tour)
 
 
 async def unsupported_message(
@@ -61,7 +54,6 @@ def create_router() -> Router:
     router.callback_query.register(unknown_button, F.message.chat.type == "private")
     router.callback_query.register(button_elsewhere)
     router.message.register(unknown_command, private, F.text.startswith("/"))
-    router.message.register(text_without_question_support, private, F.text)
     router.message.register(unsupported_message, private)
     router.message.register(group_chat)
     return router

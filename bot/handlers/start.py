@@ -8,11 +8,19 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Student
-from bot.handlers.screens import answer_with_screen
+from bot.screens import answer_with_screen
+from bot.services.cohorts import CohortService, JoinOutcome
 from bot.services.students import record_event
 from bot.services.tour import TourService
 
 DEEP_LINK_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+JOIN_NOTES = {
+    JoinOutcome.JOINED: "cohort_joined",
+    JoinOutcome.MOVED: "cohort_moved",
+    JoinOutcome.UNKNOWN: "cohort_link_unknown",
+    JoinOutcome.CLOSED: "cohort_link_unknown",
+    JoinOutcome.EXPIRED: "cohort_link_unknown",
+}
 
 
 async def start(
@@ -21,17 +29,26 @@ async def start(
     session: AsyncSession,
     student: Student,
     tour: TourService,
+    cohorts: CohortService,
 ) -> None:
     returning = student.node is not None
     payload = (command.args or "").strip()
+    note, cohort = None, None
     if DEEP_LINK_PAYLOAD.match(payload):
         student.start_payload = payload
+        outcome, cohort = await cohorts.join(session, student, payload)
+        note = JOIN_NOTES.get(outcome)
+        if outcome in {JoinOutcome.JOINED, JoinOutcome.MOVED}:
+            returning = False
+    elif payload:
+        note = "cohort_link_unknown"
     await record_event(session, student, "command", "start", commit=False)
-    await tour.ensure_career(session, student)
     node = student.node if returning and student.node and tour.knows(student.node) else None
     screen = await tour.show(session, student, node or tour.entry_node(student))
     greeting = "welcome_back" if returning else "welcome"
     await message.answer(tour.message(greeting, student))
+    if note is not None:
+        await message.answer(tour.message(note, student, cohort=cohort))
     await answer_with_screen(message, screen)
 
 
@@ -39,7 +56,6 @@ async def menu(
     message: Message, session: AsyncSession, student: Student, tour: TourService
 ) -> None:
     await record_event(session, student, "command", "menu", commit=False)
-    await tour.ensure_career(session, student)
     await answer_with_screen(message, await tour.show(session, student, tour.entry_node(student)))
 
 

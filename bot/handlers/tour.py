@@ -6,24 +6,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Student
 from bot.engine.callbacks import ActionCallback, NodeCallback
-from bot.handlers.screens import replace_with_screen
+from bot.screens import replace_with_screen
 from bot.services.tour import TourService
 
 CHOOSE_CAREER = "career"
-ACTIONS = frozenset({CHOOSE_CAREER})
+OPEN = "open"
+ACTIONS = frozenset({CHOOSE_CAREER, OPEN})
 
 
 async def open_node(
     callback: CallbackQuery,
-    callback_data: NodeCallback,
+    callback_data: NodeCallback | ActionCallback,
     session: AsyncSession,
     student: Student,
     tour: TourService,
 ) -> None:
-    if not tour.knows(callback_data.node):
+    """A button to a node: from the tree (`n:`) or an `open` action with a node chosen at
+    run time (an announcement's button)."""
+    node = callback_data.node if isinstance(callback_data, NodeCallback) else callback_data.arg
+    if not tour.knows(node):
         await show_changed_menu(callback, session, student, tour)
         return
-    screen = await tour.show(session, student, callback_data.node)
+    screen = await tour.show(session, student, node)
     await callback.answer()
     await replace_with_screen(callback, screen)
 
@@ -47,7 +51,6 @@ async def show_changed_menu(
     callback: CallbackQuery, session: AsyncSession, student: Student, tour: TourService
 ) -> None:
     """An old or unknown button: say so briefly and show the current menu instead."""
-    await tour.ensure_career(session, student)
     screen = await tour.show(session, student, tour.entry_node(student))
     await callback.answer(tour.message("menu_changed", student), show_alert=False)
     await replace_with_screen(callback, screen)
@@ -57,5 +60,6 @@ def create_router() -> Router:
     router = Router(name="tour")
     router.callback_query.filter(F.message.chat.type == "private")
     router.callback_query.register(open_node, NodeCallback.filter())
+    router.callback_query.register(open_node, ActionCallback.filter(F.name == OPEN))
     router.callback_query.register(choose_career, ActionCallback.filter(F.name == CHOOSE_CAREER))
     return router

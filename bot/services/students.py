@@ -5,9 +5,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Event, Student, utcnow
+from bot.db.models import ActiveDay, Event, Student, as_utc, utcnow
+from bot.db.upsert import upsert
 
 NAME_LIMIT = 64
+ACTIVE_DAY_KEY = ["student_id", "day"]
 
 
 @dataclass(frozen=True)
@@ -25,14 +27,34 @@ async def find_student(session: AsyncSession, telegram_id: int) -> Student | Non
 
 
 async def touch_student(session: AsyncSession, visitor: Visitor) -> Student:
-    """The student behind an update, created on first contact; last seen is now. Commits."""
+    """The student behind an update, created on first contact; last seen is now. Commits.
+
+    Two first updates of one student handled at once (two workers) create one row.
+    """
+    now = utcnow()
     student = await find_student(session, visitor.telegram_id)
+    new_day = student is None or as_utc(student.last_seen).date() != now.date()
     if student is None:
-        student = Student(telegram_id=visitor.telegram_id)
-        session.add(student)
+        first_name = visitor.first_name[:NAME_LIMIT]
+        await upsert(
+            session,
+            Student,
+            {"telegram_id": visitor.telegram_id, "first_name": first_name},
+            ["telegram_id"],
+        )
+        student = await find_student(session, visitor.telegram_id)
+        assert student is not None
+    # Any update proves the student can be reached again, even after blocking the bot once.
+    student.blocked_at = None
     student.first_name = visitor.first_name[:NAME_LIMIT]
     student.language = (visitor.language or "")[:16] or None
-    student.last_seen = utcnow()
+    student.last_seen = now
+    if new_day:
+        # The first update of the student's (UTC) day marks them active for it, once.
+        await session.flush()
+        await upsert(
+            session, ActiveDay, {"student_id": student.id, "day": now.date()}, ACTIVE_DAY_KEY
+        )
     await session.commit()
     return student
 

@@ -1,33 +1,40 @@
 """Moving a student through the dialog tree of their career."""
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.catalog import Catalog
 from bot.content.models import Profile
-from bot.db.models import Student
+from bot.db.models import Student, utcnow
 from bot.engine.dialogs import Dialogs, Screen
 from bot.services.students import record_event
 
 CAREER_LIST_NODE = "careers"
 HOME_NODE = "menu"
+# Opening anything beyond these counts as exploring the tour (a step of the stats funnel).
+ENTRY_NODES = frozenset({CAREER_LIST_NODE, HOME_NODE, "help", "privacy"})
+
+# Computes a template variable that nodes name in `uses`, from the student's stored state.
+Provider = Callable[[AsyncSession, Student, Profile | None], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
 class TourService:
     catalog: Catalog
     dialogs: Dialogs
+    providers: Mapping[str, Provider] = field(default_factory=dict)
 
     def profile_of(self, student: Student) -> Profile | None:
         return self.catalog.get(student.career)
 
-    def context(self, student: Student, **extra: Any) -> dict[str, Any]:
+    def context(self, student: Student | None, **extra: Any) -> dict[str, Any]:
         return {
-            "profile": self.profile_of(student),
+            "profile": self.profile_of(student) if student else None,
             "careers": list(self.catalog),
-            "student": {"first_name": student.first_name},
+            "student": {"first_name": student.first_name if student else ""},
             **extra,
         }
 
@@ -35,8 +42,9 @@ class TourService:
         return self.dialogs.message(name, self.context(student, **extra))
 
     def entry_node(self, student: Student) -> str:
-        """Where a student lands: their career's menu, or the career list when none is chosen."""
-        if self.profile_of(student) is not None:
+        """Where a student lands: their career's menu, or the career list when none is chosen
+        (with a single career, there is nothing to choose: `show` picks it)."""
+        if self.profile_of(student) is not None or self.catalog.only() is not None:
             return HOME_NODE
         return CAREER_LIST_NODE
 
@@ -57,13 +65,31 @@ class TourService:
         if self.profile_of(student) is None and only is not None:
             await self.choose_career(session, student, only.slug)
 
+    def render(self, student: Student | None, node_id: str, **extra: Any) -> Screen:
+        """A screen outside the student's journey (staff tools): no event, no position."""
+        return self.dialogs.render(node_id, self.context(student, **extra))
+
     async def show(
         self, session: AsyncSession, student: Student, node_id: str, **extra: Any
     ) -> Screen:
-        """The node's screen for this student; records the view and the position. Commits."""
-        if node_id != CAREER_LIST_NODE and self.profile_of(student) is None:
+        """The node's screen for this student; records the view and the position. Commits.
+
+        Variables the node uses and the caller did not pass come from the providers; a node
+        that needs what only an action can supply (a checklist question, say) is not reachable
+        on its own, so the student lands on their entry node instead.
+        """
+        await self.ensure_career(session, student)
+        profile = self.profile_of(student)
+        if profile is None and self.dialogs.uses_profile(node_id):
             node_id = CAREER_LIST_NODE
+        missing = [name for name in self.dialogs.nodes[node_id].uses if name not in extra]
+        if any(name not in self.providers for name in missing):
+            node_id, missing = self.entry_node(student), []
+        for name in missing:
+            extra[name] = await self.providers[name](session, student, profile)
         screen = self.dialogs.render(node_id, self.context(student, **extra))
+        if student.explored_at is None and node_id not in ENTRY_NODES and profile is not None:
+            student.explored_at = utcnow()
         student.node = node_id
         await record_event(session, student, "view", node_id)
         return screen

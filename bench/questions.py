@@ -1,0 +1,201 @@
+"""The question benchmark: how often free-text questions get the right answer, and how fast.
+
+Run: .venv/bin/python bench/questions.py
+
+Loads the real content and dialogs, adds 49 generated profiles (copies of the first profile
+under other names) so that 50 are loaded, then asks every question of bench/questions.yaml
+as a student on the benchmark's career, and those of bench/heldout.yaml (never used for
+tuning). Prints each question's expected and found intent and its time, then the totals.
+Exits 1 when accuracy < 90%, an off-topic question gets an answer, or p95 time ≥ 5 ms.
+"""
+
+import math
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.app import QUESTIONS_FILE
+from bot.config import Settings
+from bot.content.catalog import load_catalog
+from bot.content.questions import load_questions
+from bot.services.questions import FALLBACK, Answer, QuestionService
+
+BENCH_DIR = Path(__file__).resolve().parent
+QUESTIONS = BENCH_DIR / "questions.yaml"
+HELDOUT = BENCH_DIR / "heldout.yaml"
+PROFILES = 50
+MIN_ACCURACY = 0.90
+MAX_P95_MS = 5.0
+WHOLE_DAY = "all"  # `time: all`: the answer shows the whole day, no single moment
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark question and what the answer must be."""
+
+    question: str
+    intent: str
+    time: str | None = None
+    career: str | None = None
+    missing: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    case: Case
+    answer: Answer
+    ms: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def problems(self) -> list[str]:
+        """What is wrong with the answer; empty when it is right."""
+        case, answer = self.case, self.answer
+        found: list[str] = []
+        if answer.intent != case.intent:
+            found.append(f"intent {answer.intent}")
+        if case.time is not None:
+            got = answer.moment.time if answer.moment else WHOLE_DAY
+            if got != case.time:
+                found.append(f"moment {got} instead of {case.time}")
+        if case.career is not None and answer.answered:
+            got_career = answer.profile.slug if answer.profile else None
+            if got_career != case.career:
+                found.append(f"career {got_career} instead of {case.career}")
+        if case.missing is not None and answer.missing_career != case.missing:
+            found.append(f"missing career {answer.missing_career} instead of {case.missing}")
+        return found
+
+
+def read_cases(file: Path) -> tuple[str | None, list[Case]]:
+    """The student's career (if the file names one) and the questions of a benchmark file."""
+    data: dict[str, Any] = yaml.safe_load(file.read_text("utf-8"))
+    cases = [
+        Case(
+            question=str(item["q"]),
+            intent=str(item["intent"]),
+            time=None if item.get("time") is None else str(item["time"]),
+            career=item.get("career"),
+            missing=item.get("missing"),
+        )
+        for item in data["questions"]
+    ]
+    return data.get("student_career"), cases
+
+
+def build_service(workdir: Path, profiles: int) -> QuestionService:
+    """The question service over the real content plus generated profiles ("Career 01"…),
+    loaded as the bot loads them."""
+    content_dir = workdir / "content"
+    shutil.copytree(Settings(_env_file=None).content_dir, content_dir)
+    careers = content_dir / "careers"
+    template_file = sorted(careers.glob("*.yaml"))[0]
+    template: dict[str, Any] = yaml.safe_load(template_file.read_text("utf-8"))
+    existing = len(list(careers.glob("*.yaml")))
+    for number in range(1, profiles - existing + 1):
+        profile = {
+            **template,
+            "title": f"Career {number:02d}",
+            "aliases": [f"Role {number:02d}"],
+        }
+        text = yaml.safe_dump(profile, allow_unicode=True, sort_keys=False)
+        (careers / f"career-{number:02d}.yaml").write_text(text, "utf-8")
+    spec = load_questions(content_dir / QUESTIONS_FILE)
+    catalog = load_catalog(content_dir, intents=frozenset(spec.intents))
+    return QuestionService(spec, catalog)
+
+
+def run(service: QuestionService, cases: list[Case], career: str | None) -> list[Result]:
+    results: list[Result] = []
+    for case in cases:
+        start = time.perf_counter()
+        answer = service.answer(case.question, career)
+        elapsed = (time.perf_counter() - start) * 1000
+        results.append(Result(case, answer, elapsed))
+    return results
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def show(results: list[Result]) -> None:
+    print(f"{'':4}  {'ms':>6}  {'expected':<10}  {'got':<10}  question")
+    for result in results:
+        mark = "ok" if result.ok else "MISS"
+        note = f"   ({'; '.join(result.problems)})" if result.problems else ""
+        print(
+            f"{mark:<4}  {result.ms:6.3f}  {result.case.intent:<10}  "
+            f"{result.answer.intent:<10}  {result.case.question}{note}"
+        )
+
+
+def accuracy(results: list[Result]) -> float:
+    return sum(result.ok for result in results) / len(results)
+
+
+def main() -> int:
+    career, cases = read_cases(QUESTIONS)
+    _, heldout = read_cases(HELDOUT)
+    with tempfile.TemporaryDirectory() as workdir:
+        service = build_service(Path(workdir), PROFILES)
+    loaded = len(service.catalog)
+    run(service, cases + heldout, career)  # warm-up: caches, first-call costs
+    results = run(service, cases, career)
+    heldout_results = run(service, heldout, career)
+
+    print(f"== benchmark: {len(cases)} questions, {loaded} profiles loaded")
+    show(results)
+    print(f"\n== held-out: {len(heldout)} questions (never used for tuning)")
+    show(heldout_results)
+
+    right = sum(result.ok for result in results)
+    off_topic = [result for result in results if result.case.intent == FALLBACK]
+    off_topic_wrong = [result for result in off_topic if result.answer.intent != FALLBACK]
+    times = [result.ms for result in results]
+    p95 = percentile(times, 0.95)
+    heldout_right = sum(result.ok for result in heldout_results)
+    print()
+    print(f"accuracy: {right}/{len(results)} = {accuracy(results):.1%}")
+    print(
+        f"off-topic: {len(off_topic) - len(off_topic_wrong)}/{len(off_topic)} "
+        "answered with the fallback"
+    )
+    print(
+        f"time per question ({loaded} profiles): "
+        f"mean {statistics.fmean(times):.3f} ms, p50 {percentile(times, 0.5):.3f} ms, "
+        f"p95 {p95:.3f} ms, max {max(times):.3f} ms"
+    )
+    print(
+        f"held-out accuracy: {heldout_right}/{len(heldout_results)} "
+        f"= {accuracy(heldout_results):.1%}"
+    )
+
+    failures: list[str] = []
+    if accuracy(results) < MIN_ACCURACY:
+        failures.append(f"accuracy below {MIN_ACCURACY:.0%}")
+    failures.extend(
+        f"off-topic {result.case.question!r} answered as {result.answer.intent}"
+        for result in off_topic_wrong
+    )
+    if p95 >= MAX_P95_MS:
+        failures.append(f"p95 time {p95:.3f} ms is not under {MAX_P95_MS} ms")
+    for failure in failures:
+        print(f"FAIL: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

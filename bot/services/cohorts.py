@@ -1,0 +1,152 @@
+"""Cohorts: a lead's class, joined through an invite link, one cohort per student at a time."""
+
+import io
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import segno
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.content.catalog import Catalog
+from bot.db.models import Cohort, CohortMove, Student, as_utc, utcnow
+from bot.services.roles import Viewer
+from bot.services.students import record_event
+
+# 16 URL-safe characters: unguessable, and well within the 64 a deep link may carry.
+CODE_BYTES = 12
+NAME_LIMIT = 64
+
+
+class JoinOutcome(StrEnum):
+    JOINED = "joined"
+    MOVED = "moved"
+    ALREADY = "already"
+    UNKNOWN = "unknown"
+    CLOSED = "closed"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class CohortView:
+    """A cohort as its lead sees it (and, for an announcement's signature, its students)."""
+
+    cohort: Cohort
+    link: str = ""
+    members: int = 0
+    career_title: str | None = None
+
+
+@dataclass(frozen=True)
+class CohortSummary:
+    cohort: Cohort
+    members: int
+
+
+def clean_name(text: str | None) -> str | None:
+    name = " ".join((text or "").split())
+    return name if 0 < len(name) <= NAME_LIMIT else None
+
+
+def invite_link(bot_username: str, code: str) -> str:
+    return f"https://t.me/{bot_username}?start={code}"
+
+
+def qr_png(link: str) -> bytes:
+    """A QR code of the link, large enough for a classroom screen or a printed handout."""
+    buffer = io.BytesIO()
+    segno.make(link, error="m").save(buffer, kind="png", scale=12, border=4)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class CohortService:
+    catalog: Catalog
+    link_days: int = 0
+
+    async def create(
+        self, session: AsyncSession, viewer: Viewer, name: str, career: str | None
+    ) -> Cohort:
+        if career is not None and self.catalog.get(career) is None:
+            career = None
+        cohort = Cohort(
+            code=secrets.token_urlsafe(CODE_BYTES),
+            name=name[:NAME_LIMIT],
+            career=career,
+            lead_id=viewer.telegram_id,
+            expires_at=utcnow() + timedelta(days=self.link_days) if self.link_days else None,
+        )
+        session.add(cohort)
+        await session.commit()
+        return cohort
+
+    async def visible(self, session: AsyncSession, viewer: Viewer) -> list[CohortSummary]:
+        """The viewer's cohorts (an admin's: all), newest first, with member counts."""
+        members = (
+            select(Student.cohort_id, func.count().label("members"))
+            .where(Student.cohort_id.is_not(None))
+            .group_by(Student.cohort_id)
+            .subquery()
+        )
+        query = (
+            select(Cohort, func.coalesce(members.c.members, 0))
+            .outerjoin(members, members.c.cohort_id == Cohort.id)
+            .order_by(Cohort.id.desc())
+        )
+        if not viewer.is_admin:
+            query = query.where(Cohort.lead_id == viewer.telegram_id)
+        rows = await session.execute(query)
+        return [CohortSummary(cohort, count) for cohort, count in rows.all()]
+
+    async def get(self, session: AsyncSession, viewer: Viewer, cohort_id: int) -> Cohort | None:
+        """The cohort if the viewer may see it; None for anyone else's."""
+        cohort = await session.get(Cohort, cohort_id)
+        return cohort if cohort is not None and viewer.owns(cohort) else None
+
+    async def view(self, session: AsyncSession, cohort: Cohort, bot_username: str) -> CohortView:
+        count = await session.scalar(
+            select(func.count()).select_from(Student).where(Student.cohort_id == cohort.id)
+        )
+        profile = self.catalog.get(cohort.career)
+        return CohortView(
+            cohort=cohort,
+            link=invite_link(bot_username, cohort.code),
+            members=int(count or 0),
+            career_title=profile.title if profile else None,
+        )
+
+    async def rename(self, session: AsyncSession, cohort: Cohort, name: str) -> None:
+        cohort.name = name[:NAME_LIMIT]
+        await session.commit()
+
+    async def set_open(self, session: AsyncSession, cohort: Cohort, is_open: bool) -> None:
+        cohort.closed_at = None if is_open else utcnow()
+        await session.commit()
+
+    async def join(
+        self, session: AsyncSession, student: Student, code: str, now: datetime | None = None
+    ) -> tuple[JoinOutcome, Cohort | None]:
+        """Puts the student in the cohort of `code` and on its career; records any move."""
+        cohort = await session.scalar(select(Cohort).where(Cohort.code == code))
+        if cohort is None:
+            return JoinOutcome.UNKNOWN, None
+        if cohort.closed_at is not None:
+            return JoinOutcome.CLOSED, cohort
+        if cohort.expires_at is not None and as_utc(cohort.expires_at) <= (now or utcnow()):
+            return JoinOutcome.EXPIRED, cohort
+        if student.cohort_id == cohort.id:
+            return JoinOutcome.ALREADY, cohort
+        outcome = JoinOutcome.MOVED if student.cohort_id is not None else JoinOutcome.JOINED
+        session.add(
+            CohortMove(
+                student_id=student.id, from_cohort_id=student.cohort_id, to_cohort_id=cohort.id
+            )
+        )
+        student.cohort_id = cohort.id
+        student.joined_cohort_at = utcnow()
+        if cohort.career is not None and self.catalog.get(cohort.career) is not None:
+            student.career = cohort.career
+        await record_event(session, student, "cohort", outcome.value)
+        return outcome, cohort

@@ -1,0 +1,251 @@
+"""The starter project: steps done in order, notes and iterations, and the reminder opt-in."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.content.models import Profile, ProjectStep
+from bot.db.models import Project, ProjectEntry, ProjectStepDone, Student, utcnow
+from bot.db.upsert import upsert
+from bot.services.students import record_event
+
+NOTE_LIMIT = 500
+PROGRESS_BAR_WIDTH = 10
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    note: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class StepView:
+    """One step as the student sees it, with their own progress around it."""
+
+    step: ProjectStep
+    number: int
+    total: int
+    done: bool
+    entries: list[Entry]
+    done_count: int
+    finished: bool
+    reminders: bool
+
+    @property
+    def iterations(self) -> int:
+        return len(self.entries) if self.step.repeatable else 0
+
+    @property
+    def next_seq(self) -> int:
+        return max((entry.seq for entry in self.entries), default=0) + 1
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done_count / self.total)
+
+    @property
+    def bar(self) -> str:
+        filled = round(PROGRESS_BAR_WIDTH * self.done_count / self.total)
+        return "▰" * filled + "▱" * (PROGRESS_BAR_WIDTH - filled)
+
+
+@dataclass(frozen=True)
+class ProjectOverview:
+    started: bool
+    current: StepView | None
+    steps: list[StepView]
+
+
+class NoteRefused(ValueError):
+    """The text can't be a note; `reason` names the dialog message that explains why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def clean_note(text: str | None) -> str:
+    """The note as stored, or NoteRefused("note_empty" / "note_too_long")."""
+    note = (text or "").strip()
+    if not note:
+        raise NoteRefused("note_empty")
+    if len(note) > NOTE_LIMIT:
+        raise NoteRefused("note_too_long")
+    return note
+
+
+@dataclass(frozen=True)
+class ProjectService:
+    async def overview(
+        self, session: AsyncSession, student: Student, profile: Profile
+    ) -> ProjectOverview:
+        project = await self._project(session, student, profile)
+        steps = await self._views(session, project, profile)
+        current = next((view for view in steps if not view.done), steps[-1]) if project else None
+        return ProjectOverview(project is not None, current, steps)
+
+    async def start(self, session: AsyncSession, student: Student, profile: Profile) -> StepView:
+        """Starts the project (once) and returns the step to work on."""
+        inserted = await upsert(
+            session,
+            Project,
+            {"student_id": student.id, "career": profile.slug},
+            ["student_id", "career"],
+        )
+        if inserted:
+            await record_event(session, student, "project", "start", commit=False)
+        await session.commit()
+        overview = await self.overview(session, student, profile)
+        assert overview.current is not None
+        return overview.current
+
+    async def step(
+        self, session: AsyncSession, student: Student, profile: Profile, step_id: str
+    ) -> StepView | None:
+        """A reached step of a started project; None for anything else (a stale button)."""
+        overview = await self.overview(session, student, profile)
+        view = next((view for view in overview.steps if view.step.id == step_id), None)
+        if not overview.started or view is None or not self._reached(view, overview.steps):
+            return None
+        return view
+
+    async def mark_done(
+        self, session: AsyncSession, student: Student, profile: Profile, step_id: str
+    ) -> StepView | None:
+        """Marks a reached step done, once; returns the step to go on with."""
+        view = await self.step(session, student, profile, step_id)
+        project = await self._project(session, student, profile)
+        if view is None or project is None:
+            return None
+        if not view.done:
+            inserted = await upsert(
+                session,
+                ProjectStepDone,
+                {"project_id": project.id, "step_id": step_id},
+                ["project_id", "step_id"],
+            )
+            if inserted:
+                await record_event(session, student, "step", step_id, commit=False)
+            project.last_activity_at = utcnow()
+            await self._finish_if_complete(session, student, project, profile)
+            await session.commit()
+        overview = await self.overview(session, student, profile)
+        return overview.current
+
+    async def add_entry(
+        self,
+        session: AsyncSession,
+        student: Student,
+        profile: Profile,
+        step_id: str,
+        seq: int,
+        note: str | None,
+    ) -> StepView | None:
+        """Stores a note or logs an iteration under `seq`; the same seq twice is stored once.
+
+        A note on a step that is not repeatable replaces the earlier one and completes the step.
+        Returns the step, updated.
+        """
+        view = await self.step(session, student, profile, step_id)
+        project = await self._project(session, student, profile)
+        if view is None or project is None or seq < 1:
+            return None
+        if view.step.repeatable:
+            if seq > view.next_seq:
+                return None
+            inserted = await upsert(
+                session,
+                ProjectEntry,
+                {"project_id": project.id, "step_id": step_id, "seq": seq, "note": note},
+                ["project_id", "step_id", "seq"],
+            )
+            if inserted:
+                await record_event(session, student, "iteration", step_id, commit=False)
+            project.last_activity_at = utcnow()
+            await session.commit()
+            return await self.step(session, student, profile, step_id)
+        await upsert(
+            session,
+            ProjectEntry,
+            {"project_id": project.id, "step_id": step_id, "seq": 1, "note": note},
+            ["project_id", "step_id", "seq"],
+            {"note": note, "created_at": utcnow()},
+        )
+        await session.commit()
+        await self.mark_done(session, student, profile, step_id)
+        return await self.step(session, student, profile, step_id)
+
+    async def set_reminders(
+        self, session: AsyncSession, student: Student, profile: Profile, enabled: bool
+    ) -> None:
+        await session.execute(
+            update(Project)
+            .where(Project.student_id == student.id, Project.career == profile.slug)
+            .values(reminders=enabled)
+        )
+        await record_event(session, student, "reminders", "on" if enabled else "off")
+
+    async def _project(
+        self, session: AsyncSession, student: Student, profile: Profile
+    ) -> Project | None:
+        query = select(Project).where(
+            Project.student_id == student.id, Project.career == profile.slug
+        )
+        return (await session.execute(query)).scalar_one_or_none()
+
+    async def _views(
+        self, session: AsyncSession, project: Project | None, profile: Profile
+    ) -> list[StepView]:
+        done: set[str] = set()
+        entries: dict[str, list[Entry]] = {}
+        if project is not None:
+            done_rows = await session.execute(
+                select(ProjectStepDone.step_id).where(ProjectStepDone.project_id == project.id)
+            )
+            done = set(done_rows.scalars())
+            entry_rows = await session.execute(
+                select(ProjectEntry)
+                .where(ProjectEntry.project_id == project.id)
+                .order_by(ProjectEntry.seq)
+            )
+            for row in entry_rows.scalars():
+                entries.setdefault(row.step_id, []).append(Entry(row.seq, row.note, row.created_at))
+        steps = profile.project.steps
+        done_count = sum(1 for step in steps if step.id in done)
+        return [
+            StepView(
+                step=step,
+                number=number,
+                total=len(steps),
+                done=step.id in done,
+                entries=entries.get(step.id, []),
+                done_count=done_count,
+                finished=done_count == len(steps),
+                reminders=bool(project and project.reminders),
+            )
+            for number, step in enumerate(steps, start=1)
+        ]
+
+    @staticmethod
+    def _reached(view: StepView, views: list[StepView]) -> bool:
+        return all(earlier.done for earlier in views[: view.number - 1])
+
+    async def _finish_if_complete(
+        self, session: AsyncSession, student: Student, project: Project, profile: Profile
+    ) -> None:
+        """Finishes once, even when two last "done" presses race."""
+        await session.flush()
+        views = await self._views(session, project, profile)
+        if not views[0].finished:
+            return
+        finished = await session.execute(
+            update(Project)
+            .where(Project.id == project.id, Project.finished_at.is_(None))
+            .values(finished_at=utcnow())
+        )
+        if getattr(finished, "rowcount", 0) == 1:
+            await record_event(session, student, "project", "finish", commit=False)

@@ -1,0 +1,524 @@
+"""Usage stats for admins and program leads, computed with indexed SQL aggregates.
+
+Nothing here loads one row per student into Python: every number is a COUNT or SUM that the
+database works out, grouped at most by cohort, career, dialog node, intent or day.
+
+Leads see aggregates of their own cohorts only, and every number of students they are shown
+goes through `count_for`, which hides numbers below LOW_COUNT as "<5".
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from bot.content.catalog import Catalog
+from bot.db.models import (
+    ActiveDay,
+    ChecklistAttempt,
+    Cohort,
+    Event,
+    Project,
+    Staff,
+    Student,
+    UnansweredQuestion,
+    as_utc,
+    utcnow,
+)
+from bot.services.questions import FALLBACK
+from bot.services.roles import Viewer
+
+# Leads never see a number of students below this; they see "<5" instead.
+LOW_COUNT = 5
+LOW_LABEL = f"<{LOW_COUNT}"
+DEFAULT_DAYS = 30
+PERIODS = {"7": 7, "30": 30, "all": None}
+CHART_DAYS = 30  # the daily-active chart covers the period, at most this many days
+ACTIVE_WINDOWS = (1, 7, 30)
+TOP = 10
+COHORT_LIMIT = 20
+
+# The funnel steps, in order: keys, and the labels the chart draws (the text is in YAML).
+FUNNEL_STEPS = (
+    ("started", "Started"),
+    ("explored", "Explored the tour"),
+    ("checklist", "Finished the checklist"),
+    ("project_started", "Started the project"),
+    ("project_finished", "Finished the project"),
+)
+
+
+@dataclass(frozen=True)
+class Count:
+    """A number of students as the viewer may see it: `exact` is None when it is hidden."""
+
+    exact: int | None
+
+    @property
+    def hidden(self) -> bool:
+        return self.exact is None
+
+    def __str__(self) -> str:
+        return LOW_LABEL if self.exact is None else str(self.exact)
+
+
+def count_for(value: int, exact: bool) -> Count:
+    """THE rule for numbers shown to leads: anything below LOW_COUNT becomes "<5".
+
+    Admins (`exact`) see every number as it is.
+    """
+    return Count(value if exact or value >= LOW_COUNT else None)
+
+
+def parse_period(text: str | None) -> int | None:
+    """`/stats 7|30|all`: the period in days (None: all time); anything else is the default."""
+    return PERIODS.get((text or "").strip().lower(), DEFAULT_DAYS)
+
+
+Shown = Callable[[int], Count]
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    label: str
+    count: Count
+    percent: int | None  # of the students started; None when either number is hidden
+
+
+@dataclass(frozen=True)
+class Funnel:
+    started: Count
+    explored: Count
+    checklist: Count
+    project_started: Count
+    project_finished: Count
+
+    @property
+    def steps(self) -> list[Step]:
+        base = self.started.exact
+        steps = []
+        for key, label in FUNNEL_STEPS:
+            count: Count = getattr(self, key)
+            percent = None
+            if base and count.exact is not None:
+                percent = round(100 * count.exact / base)
+            steps.append(Step(key, label, count, percent))
+        return steps
+
+
+@dataclass(frozen=True)
+class Group:
+    """A funnel of one cohort or career. `name` None: no cohort / no career chosen."""
+
+    id: int | None
+    name: str | None
+    funnel: Funnel
+
+
+@dataclass(frozen=True)
+class Ranked:
+    name: str | None
+    count: Count
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    count: Count
+
+
+@dataclass(frozen=True)
+class StatsReport:
+    exact: bool  # the viewer is an admin and sees exact numbers
+    cohort_id: int | None  # one cohort, or None for all the viewer may see
+    cohort_name: str | None
+    cohort_count: int  # cohorts in scope
+    days: int | None  # the period; None: all time
+    now: datetime
+    started: Count
+    active: dict[int, Count]
+    funnel: Funnel
+    nodes: list[Ranked]
+    intents: list[Ranked]
+    unanswered: Count
+    unanswered_top: list[Ranked]  # admins only: the most frequent texts
+    cohorts: list[Group]
+    cohorts_more: int  # cohorts with students in the period that did not fit in the list
+    careers: list[Group]
+    daily: list[Day] = field(default_factory=list)
+
+    @property
+    def since(self) -> datetime | None:
+        return None if self.days is None else self.now - timedelta(days=self.days)
+
+    @property
+    def as_of(self) -> str:
+        return self.now.strftime("%d %b %Y, %H:%M UTC")
+
+    @property
+    def period(self) -> str:
+        """The period as `/stats` and the buttons write it: a number of days, or "all"."""
+        return "all" if self.days is None else str(self.days)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which students a viewer's stats and exports cover, as SQL conditions."""
+
+    viewer: Viewer
+    cohort: Cohort | None
+    admin_ids: frozenset[int]
+
+    @property
+    def everything(self) -> bool:
+        return self.viewer.is_admin and self.cohort is None
+
+    def cohorts(self) -> list[ColumnElement[bool]]:
+        """Conditions on Cohort: the cohorts in scope."""
+        if self.cohort is not None:
+            return [Cohort.id == self.cohort.id]
+        if self.viewer.is_admin:
+            return []
+        return [Cohort.lead_id == self.viewer.telegram_id]
+
+    def students(self) -> list[ColumnElement[bool]]:
+        """Conditions on Student: the students in scope. Staff are never counted as students."""
+        staff = Student.telegram_id.not_in(select(Staff.telegram_id))
+        conditions: list[ColumnElement[bool]] = [staff]
+        if self.admin_ids:
+            conditions.append(Student.telegram_id.not_in(sorted(self.admin_ids)))
+        if self.cohort is not None:
+            conditions.append(Student.cohort_id == self.cohort.id)
+        elif not self.viewer.is_admin:
+            mine = select(Cohort.id).where(Cohort.lead_id == self.viewer.telegram_id)
+            conditions.append(Student.cohort_id.in_(mine))
+        return conditions
+
+    def rows_of(self, column: InstrumentedAttribute[int]) -> ColumnElement[bool]:
+        """A condition on another table's `student_id` column: the row is about a student in
+        scope. For everything, it only leaves out the few staff, without a join."""
+        if self.everything:
+            staff = [Student.telegram_id.in_(select(Staff.telegram_id))]
+            if self.admin_ids:
+                staff.append(Student.telegram_id.in_(sorted(self.admin_ids)))
+            return column.not_in(select(Student.id).where(or_(*staff)))
+        return column.in_(select(Student.id).where(*self.students()))
+
+
+async def resolve_scope(
+    session: AsyncSession, viewer: Viewer, cohort_id: int | None, admin_ids: frozenset[int]
+) -> Scope | None:
+    """The viewer's scope; None when `cohort_id` is not theirs to see (or does not exist)."""
+    cohort = None
+    if cohort_id is not None:
+        cohort = await session.get(Cohort, cohort_id)
+        if cohort is None or not viewer.owns(cohort):
+            return None
+    return Scope(viewer, cohort, admin_ids)
+
+
+def _sum(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+@dataclass(frozen=True)
+class StatsService:
+    catalog: Catalog
+    admin_ids: frozenset[int] = frozenset()
+
+    async def scope(
+        self, session: AsyncSession, viewer: Viewer, cohort_id: int | None
+    ) -> Scope | None:
+        return await resolve_scope(session, viewer, cohort_id, self.admin_ids)
+
+    async def report(
+        self,
+        session: AsyncSession,
+        viewer: Viewer,
+        cohort_id: int | None,
+        days: int | None,
+        now: datetime | None = None,
+    ) -> StatsReport | None:
+        """The stats the viewer may see, for the period of `days` (None: all time) before
+        `now`; None when `cohort_id` is not one of the viewer's cohorts."""
+        scope = await self.scope(session, viewer, cohort_id)
+        if scope is None:
+            return None
+        now = as_utc(now or utcnow())
+        since = None if days is None else now - timedelta(days=days)
+        exact = viewer.is_admin
+
+        def shown(value: int) -> Count:
+            return count_for(value, exact)
+
+        started = list(scope.students())
+        if since is not None:
+            started.append(Student.first_seen >= since)
+
+        groups = await self._funnel_groups(session, started)
+        total = _add(groups.values())
+        funnel = _funnel(total, shown)
+        cohorts, more = await self._cohorts(session, scope, groups, shown)
+        careers = self._careers(groups, shown)
+        return StatsReport(
+            exact=exact,
+            cohort_id=scope.cohort.id if scope.cohort else None,
+            cohort_name=scope.cohort.name if scope.cohort else None,
+            cohort_count=await self._cohort_count(session, scope),
+            days=days,
+            now=now,
+            started=funnel.started,
+            active=await self._active(session, scope, now, shown),
+            funnel=funnel,
+            nodes=await self._nodes(session, started, shown),
+            intents=await self._intents(session, scope, since, shown),
+            unanswered=shown(await self._unanswered_total(session, scope, since)),
+            unanswered_top=await self._unanswered_top(session, scope, since) if exact else [],
+            cohorts=cohorts,
+            cohorts_more=more,
+            careers=careers,
+            daily=await self._daily(session, scope, now, days, shown),
+        )
+
+    async def _funnel_groups(
+        self, session: AsyncSession, started: list[ColumnElement[bool]]
+    ) -> dict[tuple[int | None, str | None], tuple[int, ...]]:
+        """The funnel of the students started in the period, per (cohort, career).
+
+        Each later step is counted from its own (much smaller) table joined to the students,
+        rather than probing every student for attempts and projects.
+        """
+        # Career first: SQLite, without statistics, would otherwise walk the whole cohort
+        # index to group, instead of using the first_seen range or the smaller table.
+        key = (Student.career, Student.cohort_id)
+        groups: dict[tuple[int | None, str | None], list[int]] = {}
+
+        def add(rows: Any, offset: int) -> None:
+            for career, cohort_id, *values in rows:
+                slot = groups.setdefault((cohort_id, career), [0, 0, 0, 0, 0])
+                for index, value in enumerate(values):
+                    slot[offset + index] = int(value or 0)
+
+        students = select(*key, func.count(), func.count(Student.explored_at))
+        add(await session.execute(students.where(*started).group_by(*key)), 0)
+        checklist = (
+            select(*key, func.count(func.distinct(ChecklistAttempt.student_id)))
+            .join(Student, Student.id == ChecklistAttempt.student_id)
+            .where(ChecklistAttempt.finished_at.is_not(None), *started)
+            .group_by(*key)
+        )
+        add(await session.execute(checklist), 2)
+        finished = case((Project.finished_at.is_not(None), Project.student_id))
+        projects = (
+            select(
+                *key,
+                func.count(func.distinct(Project.student_id)),
+                func.count(func.distinct(finished)),
+            )
+            .join(Student, Student.id == Project.student_id)
+            .where(*started)
+            .group_by(*key)
+        )
+        add(await session.execute(projects), 3)
+        return {group: tuple(values) for group, values in groups.items()}
+
+    async def _cohort_count(self, session: AsyncSession, scope: Scope) -> int:
+        query = select(func.count()).select_from(Cohort).where(*scope.cohorts())
+        return int(await session.scalar(query) or 0)
+
+    async def _cohorts(
+        self,
+        session: AsyncSession,
+        scope: Scope,
+        groups: dict[tuple[int | None, str | None], tuple[int, ...]],
+        shown: Shown,
+    ) -> tuple[list[Group], int]:
+        """The funnel per cohort: the busiest first, then the newest of the rest, up to
+        COHORT_LIMIT; students of no cohort last (admins only)."""
+        per_cohort: dict[int | None, list[tuple[int, ...]]] = {}
+        for (cohort_id, _career), values in groups.items():
+            per_cohort.setdefault(cohort_id, []).append(values)
+        totals = {cohort_id: _add(values) for cohort_id, values in per_cohort.items()}
+        busiest = sorted(
+            (cohort_id for cohort_id in totals if cohort_id is not None),
+            key=lambda cohort_id: (-totals[cohort_id][0], -cohort_id),
+        )
+        listed = busiest[:COHORT_LIMIT]
+        if len(listed) < COHORT_LIMIT:
+            newest = await session.execute(
+                select(Cohort.id)
+                .where(*scope.cohorts(), Cohort.id.not_in(listed))
+                .order_by(Cohort.id.desc())
+                .limit(COHORT_LIMIT - len(listed))
+            )
+            listed.extend(newest.scalars())
+        names: dict[int, str] = {}
+        if listed:
+            rows = await session.execute(
+                select(Cohort.id, Cohort.name).where(Cohort.id.in_(listed))
+            )
+            names = {cohort_id: name for cohort_id, name in rows.all()}
+        empty = (0, 0, 0, 0, 0)
+        result = [
+            Group(cohort_id, names.get(cohort_id), _funnel(totals.get(cohort_id, empty), shown))
+            for cohort_id in listed
+        ]
+        if None in totals:
+            result.append(Group(None, None, _funnel(totals[None], shown)))
+        return result, max(0, len(busiest) - len(listed))
+
+    def _careers(
+        self, groups: dict[tuple[int | None, str | None], tuple[int, ...]], shown: Shown
+    ) -> list[Group]:
+        per_career: dict[str | None, list[tuple[int, ...]]] = {}
+        for (_cohort, career), values in groups.items():
+            per_career.setdefault(career, []).append(values)
+        totals = {career: _add(values) for career, values in per_career.items()}
+        order = sorted(totals, key=lambda career: (career is None, -totals[career][0], career))
+        result = []
+        for career in order:
+            profile = self.catalog.get(career)
+            name = profile.title if profile else career
+            result.append(Group(None, name, _funnel(totals[career], shown)))
+        return result
+
+    async def _active(
+        self, session: AsyncSession, scope: Scope, now: datetime, shown: Shown
+    ) -> dict[int, Count]:
+        columns = [_sum(Student.last_seen >= now - timedelta(days=d)) for d in ACTIVE_WINDOWS]
+        row = (await session.execute(select(*columns).where(*scope.students()))).one()
+        return {days: shown(int(value)) for days, value in zip(ACTIVE_WINDOWS, row, strict=True)}
+
+    async def _nodes(
+        self, session: AsyncSession, started: list[ColumnElement[bool]], shown: Shown
+    ) -> list[Ranked]:
+        """Where the students started in the period are now: their last dialog node."""
+        total = func.count().label("total")
+        query = (
+            select(Student.node, total)
+            .where(*started)
+            .group_by(Student.node)
+            .order_by(total.desc(), Student.node)
+            .limit(TOP)
+        )
+        rows = await session.execute(query)
+        return [Ranked(node, shown(int(value))) for node, value in rows.all()]
+
+    async def _intents(
+        self, session: AsyncSession, scope: Scope, since: datetime | None, shown: Shown
+    ) -> list[Ranked]:
+        total = func.count().label("total")
+        conditions = [
+            Event.kind == "question",
+            Event.name != FALLBACK,
+            scope.rows_of(Event.student_id),
+        ]
+        if since is not None:
+            conditions.append(Event.created_at >= since)
+        query = (
+            select(Event.name, total)
+            .where(*conditions)
+            .group_by(Event.name)
+            .order_by(total.desc(), Event.name)
+            .limit(TOP)
+        )
+        rows = await session.execute(query)
+        return [Ranked(name, shown(int(value))) for name, value in rows.all()]
+
+    def _unanswered_where(self, scope: Scope, since: datetime | None) -> list[ColumnElement[bool]]:
+        conditions = [scope.rows_of(UnansweredQuestion.student_id)]
+        if since is not None:
+            conditions.append(UnansweredQuestion.created_at >= since)
+        return conditions
+
+    async def _unanswered_total(
+        self, session: AsyncSession, scope: Scope, since: datetime | None
+    ) -> int:
+        query = select(func.count()).select_from(UnansweredQuestion)
+        return int(await session.scalar(query.where(*self._unanswered_where(scope, since))) or 0)
+
+    async def _unanswered_top(
+        self, session: AsyncSession, scope: Scope, since: datetime | None
+    ) -> list[Ranked]:
+        """The most frequent texts (case aside); only admins see what students typed."""
+        key = func.lower(UnansweredQuestion.text)
+        total = func.count().label("total")
+        query = (
+            select(func.min(UnansweredQuestion.text), total)
+            .where(*self._unanswered_where(scope, since))
+            .group_by(key)
+            .order_by(total.desc(), key)
+            .limit(TOP)
+        )
+        rows = await session.execute(query)
+        return [Ranked(text, Count(int(value))) for text, value in rows.all()]
+
+    async def _daily(
+        self, session: AsyncSession, scope: Scope, now: datetime, days: int | None, shown: Shown
+    ) -> list[Day]:
+        """Students active on each day of the period (at most CHART_DAYS), today included."""
+        span = min(days or CHART_DAYS, CHART_DAYS)
+        first = now.date() - timedelta(days=span - 1)
+        total = func.count().label("total")
+        query = (
+            select(ActiveDay.day, total)
+            .where(ActiveDay.day >= first, scope.rows_of(ActiveDay.student_id))
+            .group_by(ActiveDay.day)
+        )
+        found = {day: int(value) for day, value in (await session.execute(query)).all()}
+        return [
+            Day(day, shown(found.get(day, 0)))
+            for day in (first + timedelta(days=offset) for offset in range(span))
+        ]
+
+
+def _add(rows: Iterable[tuple[int, ...]]) -> tuple[int, ...]:
+    totals = [0, 0, 0, 0, 0]
+    for row in rows:
+        for index, value in enumerate(row):
+            totals[index] += value
+    return tuple(totals)
+
+
+def _funnel(values: tuple[int, ...], shown: Shown) -> Funnel:
+    return Funnel(*(shown(value) for value in values))
+
+
+def sample_report(exact: bool = False) -> StatsReport:
+    """A report with every part filled, hidden numbers included, for `content check`."""
+    now = utcnow()
+
+    def shown(value: int) -> Count:
+        return count_for(value, exact)
+
+    funnel = Funnel(shown(40), shown(31), shown(12), shown(6), shown(2))
+    return StatsReport(
+        exact=exact,
+        cohort_id=None,
+        cohort_name=None,
+        cohort_count=2,
+        days=DEFAULT_DAYS,
+        now=now,
+        started=funnel.started,
+        active={
+            days: shown(value) for days, value in zip(ACTIVE_WINDOWS, (3, 18, 40), strict=True)
+        },
+        funnel=funnel,
+        nodes=[Ranked("menu", shown(14)), Ranked(None, shown(1))],
+        intents=[Ranked("pay", shown(22)), Ranked("day", shown(3))],
+        unanswered=shown(7),
+        unanswered_top=[Ranked("can I do it from home?", Count(4))],
+        cohorts=[
+            Group(1, "Class 7B", Funnel(shown(30), shown(25), shown(10), shown(5), shown(2))),
+            Group(2, "Class 7C", Funnel(shown(10), shown(6), shown(2), shown(1), shown(0))),
+            Group(None, None, Funnel(shown(0), shown(0), shown(0), shown(0), shown(0))),
+        ],
+        cohorts_more=1,
+        careers=[Group(None, "A career", funnel), Group(None, None, funnel)],
+        daily=[Day(now.date() - timedelta(days=n), shown(n % 9)) for n in range(29, -1, -1)],
+    )

@@ -1,0 +1,368 @@
+"""Announcements from a program lead to a cohort, through the real Dispatcher on SQLite and
+PostgreSQL: each member gets exactly one copy, also with blocked students, 429s, a double press
+and a restart in the middle of sending."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import Content
+from bot.config import Settings
+from bot.content.models import Profile
+from bot.db.models import Announcement, Delivery, Student
+from bot.standin.conversation import Conversation
+from bot.standin.telegram import Failure
+from tests.cohort_support import (
+    ANNOUNCE,
+    CHECKLIST_CHOICE,
+    LEAD_A,
+    NO_BUTTON,
+    SEND_NOW,
+    CohortRef,
+    HarnessFactory,
+    announcements,
+    copies,
+    create_cohort,
+    delivery_statuses,
+    grant_lead,
+    harness_factory,
+    join_students,
+    lines,
+    open_cohort,
+    prepare_announcement,
+    progress_lines,
+    progress_message,
+    send_attempts,
+    text_invalid,
+    wait_finished,
+    wait_until,
+)
+from tests.conftest import BotHarness
+from tests.feature_support import assert_no_error, profile_of, scalars, screen, student
+from tests.tour_support import plain, texts
+
+STICKER = {
+    "sticker": {
+        "file_id": "AgADBAAD",
+        "file_unique_id": "AQADBAAD",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+    }
+}
+TEXT = "Workshop moved to Friday 15:00 in room 204. Bring headphones!"
+
+
+@pytest.fixture
+def profile(content: Content) -> Profile:
+    return profile_of(content)
+
+
+@pytest.fixture
+async def start_harness(
+    settings: Settings, content: Content, database: Any
+) -> AsyncIterator[HarnessFactory]:
+    async with harness_factory(settings, content) as make:
+        yield make
+
+
+async def class_of(
+    harness: BotHarness, size: int, first_id: int = 5001, name: str = "Class 9B"
+) -> tuple[Conversation, CohortRef, list[int]]:
+    """A lead, their cohort and `size` students who joined it through the link."""
+    await grant_lead(harness, LEAD_A, "Lee")
+    lee = harness.user(LEAD_A, "Lee")
+    cohort = await create_cohort(harness, lee, name)
+    ids = list(range(first_id, first_id + size))
+    await join_students(harness, cohort.code, ids)
+    return lee, cohort, ids
+
+
+async def the_announcement(harness: BotHarness) -> Announcement:
+    found = await announcements(harness)
+    assert len(found) == 1, f"expected one announcement, found {len(found)}"
+    return found[0]
+
+
+async def send_and_wait(
+    harness: BotHarness, lee: Conversation, cohort: CohortRef, text: str, button: str = NO_BUTTON
+) -> Announcement:
+    await prepare_announcement(lee, cohort.name, text, button)
+    assert_no_error(await lee.press(SEND_NOW))
+    return await wait_finished(harness, (await announcements(harness))[-1].id)
+
+
+async def test_every_member_gets_one_copy_with_a_button_into_the_tour(
+    harness: BotHarness, profile: Profile
+) -> None:
+    lee, cohort, ids = await class_of(harness, 12)
+    outsider = harness.user(6001)
+    await outsider.send("/start")
+
+    await open_cohort(lee, cohort.name)
+    assert_no_error(await lee.press(ANNOUNCE))
+    replies = await lee.send(TEXT)
+    assert_no_error(replies)
+    assert CHECKLIST_CHOICE in lee.current_labels()
+    assert_no_error(await lee.press(CHECKLIST_CHOICE))
+    confirm = plain(screen(lee))
+    assert TEXT in confirm and CHECKLIST_CHOICE in confirm
+    assert await announcements(harness) == []  # nothing goes out before "Send now"
+    assert all(copies(harness, member, TEXT) == 0 for member in ids)
+
+    replies = await lee.press(SEND_NOW)
+    assert_no_error(replies)
+    announcement = await wait_finished(harness, (await the_announcement(harness)).id)
+    assert (announcement.cohort_id, announcement.text, announcement.node) == (
+        cohort.id,
+        TEXT,
+        "checklist",
+    )
+    for member in ids:
+        assert copies(harness, member, TEXT) == 1
+        assert send_attempts(harness, member, TEXT) == 1
+    assert copies(harness, 6001, TEXT) == 0
+    assert set((await delivery_statuses(harness, announcement.id)).values()) == {"sent"}
+    assert lines(progress_message(harness, announcement)) == progress_lines(12, 0, 0)
+
+    # The button opens the checklist for the student who presses it.
+    member = harness.user(ids[3], f"S{ids[3]}")
+    [message] = [
+        stored
+        for (chat, _), stored in harness.telegram.messages.items()
+        if chat == ids[3] and TEXT in plain(stored.text)
+    ]
+    assert [b["text"] for row in message.reply_markup["inline_keyboard"] for b in row] == [
+        CHECKLIST_CHOICE
+    ]
+    replies = await member.press(CHECKLIST_CHOICE, message.message_id)
+    assert_no_error(replies)
+    assert (await student(harness, ids[3])).node == "checklist"
+    assert profile.checklist.heading in plain(screen(member))
+
+
+async def test_an_announcement_without_a_button(harness: BotHarness) -> None:
+    lee, cohort, ids = await class_of(harness, 3)
+    announcement = await send_and_wait(harness, lee, cohort, TEXT)
+    assert announcement.node is None
+    for member in ids:
+        [message] = [
+            stored
+            for (chat, _), stored in harness.telegram.messages.items()
+            if chat == member and TEXT in plain(stored.text)
+        ]
+        assert not (message.reply_markup or {}).get("inline_keyboard")
+    assert lines(progress_message(harness, announcement)) == progress_lines(3, 0, 0)
+
+
+async def test_the_longest_allowed_text_reaches_members_whole(harness: BotHarness) -> None:
+    lee, cohort, ids = await class_of(harness, 2)
+    text = ("Practice every day. " * 200)[:3499] + "!"
+    assert len(text) == 3500
+    announcement = await send_and_wait(harness, lee, cohort, text)
+    for member in ids:
+        assert copies(harness, member, text) == 1
+    assert lines(progress_message(harness, announcement)) == progress_lines(2, 0, 0)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bot/services/broadcast.py clean_text limits the raw text to 3500 characters, but "
+    "the `announcement` node (dialogs/cohorts.yaml) HTML-escapes it: a 3500-character text with "
+    'many & < > " characters grows past 4096, so split_message cuts it and each member '
+    "gets it in several messages (the text split across them); limit the escaped length, "
+    "or count characters as escaped",
+)
+async def test_an_allowed_text_with_many_special_characters_is_one_message(
+    harness: BotHarness,
+) -> None:
+    lee, cohort, ids = await class_of(harness, 1)
+    text = ('Q&A: "mixing" <> mastering. ' * 130)[:3500].strip()
+    announcement = await send_and_wait(harness, lee, cohort, text)
+    assert copies(harness, ids[0], text) == 1
+    assert lines(progress_message(harness, announcement)) == progress_lines(1, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [{"text": "x" * 3501}, {"text": "   "}, STICKER],
+    ids=["3501-chars", "blank", "sticker"],
+)
+async def test_a_bad_text_is_refused_and_nothing_is_sent(
+    harness: BotHarness, message: dict[str, Any]
+) -> None:
+    lee, cohort, ids = await class_of(harness, 3)
+    await open_cohort(lee, cohort.name)
+    await lee.press(ANNOUNCE)
+    replies = await lee.send_message(message)
+    assert_no_error(replies)
+    assert texts(replies) == [text_invalid(3500)]
+    assert await announcements(harness) == []
+    calls = len(harness.telegram.calls)
+    await asyncio.sleep(0.2)
+    assert all(call.params.get("chat_id") not in ids for call in harness.telegram.calls[calls:]), (
+        "something was sent to the students"
+    )
+    # Still waiting for the text: a good one goes through.
+    assert_no_error(await lee.send(TEXT))
+    assert_no_error(await lee.press(NO_BUTTON))
+    assert_no_error(await lee.press(SEND_NOW))
+    announcement = await wait_finished(harness, (await the_announcement(harness)).id)
+    assert all(copies(harness, member, TEXT) == 1 for member in ids)
+    assert all(copies(harness, member, "x" * 100) == 0 for member in ids)
+    assert lines(progress_message(harness, announcement)) == progress_lines(3, 0, 0)
+
+
+async def test_blocked_students_and_429s(harness: BotHarness) -> None:
+    lee, cohort, ids = await class_of(harness, 10)
+    blocked, throttled = ids[2:4], [ids[0], ids[7]]
+    for chat_id in blocked:
+        harness.telegram.block(chat_id)
+    for chat_id in throttled:
+        harness.telegram.fail(
+            chat_id, Failure(429, "Too Many Requests: retry after 1", retry_after=1)
+        )
+
+    announcement = await send_and_wait(harness, lee, cohort, TEXT)
+    statuses = await delivery_statuses(harness, announcement.id)
+    for member in ids:
+        if member in blocked:
+            assert copies(harness, member, TEXT) == 0
+            assert statuses[member] == "blocked"
+            assert (await student(harness, member)).blocked_at is not None
+        else:
+            assert copies(harness, member, TEXT) == 1, member
+            assert statuses[member] == "sent"
+            assert (await student(harness, member)).blocked_at is None
+    for member in throttled:
+        assert send_attempts(harness, member, TEXT) == 2  # refused once, then delivered
+    assert lines(progress_message(harness, announcement)) == progress_lines(8, 2, 0)
+
+    # The next announcement skips the students known to have blocked the bot.
+    second_text = "Concert tickets are at the front desk."
+    second = await send_and_wait(harness, lee, cohort, second_text)
+    for member in blocked:
+        assert send_attempts(harness, member, second_text) == 0
+    for member in set(ids) - set(blocked):
+        assert copies(harness, member, second_text) == 1
+    assert lines(progress_message(harness, second)) == progress_lines(8, 2, 0)
+
+
+async def test_a_student_who_comes_back_after_blocking_gets_announcements_again(
+    harness: BotHarness,
+) -> None:
+    lee, cohort, ids = await class_of(harness, 2)
+    harness.telegram.block(ids[0])
+    await send_and_wait(harness, lee, cohort, TEXT)
+    assert (await student(harness, ids[0])).blocked_at is not None
+
+    harness.telegram.failures.pop(ids[0])  # the student unblocks the bot…
+    assert_no_error(await harness.user(ids[0]).send("/start"))  # …and comes back
+    second_text = "Concert tickets are at the front desk."
+    second = await send_and_wait(harness, lee, cohort, second_text)
+    assert copies(harness, ids[0], second_text) == 1
+    assert lines(progress_message(harness, second)) == progress_lines(2, 0, 0)
+
+
+async def statuses_now(harness: BotHarness) -> dict[str, int]:
+    async with harness.database.session_factory() as session:
+        rows = await session.execute(
+            select(Delivery.status, func.count()).group_by(Delivery.status)
+        )
+        return {str(status): int(number) for status, number in rows.all()}
+
+
+@pytest.mark.parametrize("moment", ["between-sends", "while-retrying"])
+async def test_a_restart_mid_send_resumes_without_second_copies(
+    start_harness: HarnessFactory, moment: str
+) -> None:
+    """The bot stops in the middle of an announcement and starts again: the rest goes out,
+    nobody gets a second copy, and the lead gets the final count."""
+    harness = await start_harness(broadcast_per_second=5)
+    lee, cohort, ids = await class_of(harness, 10)
+    if moment == "while-retrying":
+        for chat_id in ids[:3]:
+            harness.telegram.fail(
+                chat_id, Failure(429, "Too Many Requests: retry after 2", retry_after=2)
+            )
+    await prepare_announcement(lee, cohort.name, TEXT)
+    assert_no_error(await lee.press(SEND_NOW))
+
+    async def in_progress() -> bool:
+        counts = await statuses_now(harness)
+        if moment == "while-retrying":
+            return counts.get("sending", 0) >= 1
+        return counts.get("sent", 0) >= 2 and counts.get("pending", 0) >= 3
+
+    await wait_until(in_progress, "the announcement to be under way")
+    before = await statuses_now(harness)
+    await harness.restart()
+    after_stop = await statuses_now(harness)
+    assert after_stop.get("pending", 0) > 0, f"nothing left to resume: {before} → {after_stop}"
+
+    announcement = await wait_finished(harness, (await the_announcement(harness)).id)
+    for member in ids:
+        assert copies(harness, member, TEXT) == 1, member
+        expected_attempts = 2 if moment == "while-retrying" and member in ids[:3] else 1
+        assert send_attempts(harness, member, TEXT) == expected_attempts, member
+    assert set((await delivery_statuses(harness, announcement.id)).values()) == {"sent"}
+    assert lines(progress_message(harness, announcement)) == progress_lines(10, 0, 0)
+
+
+async def test_a_double_press_of_send_now_sends_once(harness: BotHarness) -> None:
+    lee, cohort, ids = await class_of(harness, 5)
+    await prepare_announcement(lee, cohort.name, TEXT)
+    confirm = lee.latest()
+    assert confirm is not None
+    assert_no_error(await lee.press(SEND_NOW, confirm.message_id))
+    assert_no_error(await lee.press(SEND_NOW, confirm.message_id))
+    announcement = await wait_finished(harness, (await the_announcement(harness)).id)
+    await asyncio.sleep(0.3)
+    assert len(await announcements(harness)) == 1
+    for member in ids:
+        assert copies(harness, member, TEXT) == 1
+    assert lines(progress_message(harness, announcement)) == progress_lines(5, 0, 0)
+
+
+async def test_two_simultaneous_presses_of_send_now_send_once(harness: BotHarness) -> None:
+    lee, cohort, ids = await class_of(harness, 5)
+    await prepare_announcement(lee, cohort.name, TEXT)
+    confirm = lee.latest()
+    assert confirm is not None
+    data = next(
+        button["callback_data"]
+        for row in (confirm.reply_markup or {})["inline_keyboard"]
+        for button in row
+        if button["text"] == SEND_NOW
+    )
+    await asyncio.gather(
+        lee.press_data(data, confirm.message_id), lee.press_data(data, confirm.message_id)
+    )
+    await wait_until(lambda: _all_finished(harness), "every announcement to finish", deadline=20)
+    assert len(await announcements(harness)) == 1
+    for member in ids:
+        assert copies(harness, member, TEXT) == 1
+
+
+async def _all_finished(harness: BotHarness) -> bool:
+    found = await announcements(harness)
+    return bool(found) and all(row.finished_at is not None for row in found)
+
+
+async def test_members_who_left_or_joined_later(harness: BotHarness) -> None:
+    """The announcement goes to the members at the time it is sent: a student who moved to
+    another cohort before gets nothing."""
+    lee, cohort, ids = await class_of(harness, 3)
+    other = await create_cohort(harness, lee, "Class 9C")
+    await join_students(harness, other.code, [ids[0]])
+    announcement = await send_and_wait(harness, lee, cohort, TEXT)
+    assert copies(harness, ids[0], TEXT) == 0
+    assert copies(harness, ids[1], TEXT) == 1 and copies(harness, ids[2], TEXT) == 1
+    assert lines(progress_message(harness, announcement)) == progress_lines(2, 0, 0)
+    rows = await scalars(harness, select(Student.telegram_id).where(Student.cohort_id == other.id))
+    assert list(rows) == [ids[0]]

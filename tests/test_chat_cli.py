@@ -1,0 +1,139 @@
+"""`careerbot chat`: the real bot in a terminal, driven through the installed command's stdin."""
+
+import asyncio
+import re
+import sqlite3
+from pathlib import Path
+
+from tests.cli_support import CAREERBOT, clean_env, run_careerbot
+
+DEADLINE = 60.0
+BUTTON = re.compile(r"^  \[(\d+)\] (.+)$")
+
+
+def chat_env(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    database = tmp_path / "chat.db"
+    return clean_env(tmp_path, DATABASE_URL=f"sqlite+aiosqlite:///{database}"), database
+
+
+def students(database: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(database) as connection:
+        return connection.execute(
+            "SELECT telegram_id, first_name, career, start_payload FROM students"
+        ).fetchall()
+
+
+class Terminal:
+    """A person at the terminal: reads each screen the chat prints, then types a line."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.transcript: list[str] = []
+
+    async def screen(self) -> list[str]:
+        """The lines up to the blank line that ends a screen with its numbered buttons."""
+        assert self.process.stdout is not None
+        lines: list[str] = []
+        while True:
+            raw = await asyncio.wait_for(self.process.stdout.readline(), DEADLINE)
+            assert raw, f"the chat ended early:\n{''.join(self.transcript)}"
+            line = raw.decode("utf-8").rstrip("\n")
+            self.transcript.append(line + "\n")
+            if not line and any(BUTTON.match(seen) for seen in lines):
+                return lines
+            lines.append(line)
+
+    async def type(self, text: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"{text}\n".encode())
+        await self.process.stdin.drain()
+
+    async def quit(self) -> tuple[int, str, str]:
+        """Ctrl-D: closes stdin; the rest of stdout and all of stderr, and the exit code."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        assert self.process.stderr is not None
+        self.process.stdin.close()
+        rest, errors = await asyncio.wait_for(
+            asyncio.gather(self.process.stdout.read(), self.process.stderr.read()), DEADLINE
+        )
+        code = await asyncio.wait_for(self.process.wait(), DEADLINE)
+        self.transcript.append(rest.decode("utf-8"))
+        return code, "".join(self.transcript), errors.decode("utf-8")
+
+
+def buttons(screen: list[str]) -> dict[str, str]:
+    """The numbered buttons shown last on a screen, by label."""
+    found = [match for line in screen if (match := BUTTON.match(line))]
+    return {match[2]: match[1] for match in found}
+
+
+async def test_chat_shows_buttons_and_presses_them_by_number(tmp_path: Path) -> None:
+    env, database = chat_env(tmp_path)
+    process = await asyncio.create_subprocess_exec(
+        str(CAREERBOT),
+        "chat",
+        cwd=tmp_path,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    terminal = Terminal(process)
+    try:
+        first = await terminal.screen()
+        assert "Hi Student! 👋 I help you try a career on for size" in "\n".join(first)
+        assert "Music Producer" in first
+        menu = buttons(first)
+        assert menu["🛠 The work"] == "1"  # numbered from 1, in keyboard order
+        assert list(menu.values()) == [str(n) for n in range(1, len(menu) + 1)]
+
+        await terminal.type(menu["🕘 A typical day"])
+        day = "\n".join(await terminal.screen())
+        assert "A typical early-career day" in day
+        assert "3:00 · Mix & tweak" in day  # Telegram HTML shown as plain text
+        assert "<b>" not in day and "&amp;" not in day
+
+        await terminal.type("/start x")
+        again = "\n".join(await terminal.screen())
+        assert "Welcome back, Student!" in again
+
+        await terminal.type("hello")
+        await terminal.type("999")  # no such button: sent as a message, not a crash
+        code, transcript, errors = await terminal.quit()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert code == 0, errors
+    assert transcript.rstrip().endswith("bye")
+    assert "Traceback" not in errors
+    assert students(database) == [(1, "Student", "music-producer", "x")]
+
+
+def test_careerbot_without_a_token_opens_the_chat(tmp_path: Path) -> None:
+    env, database = chat_env(tmp_path)
+    result = run_careerbot(cwd=tmp_path, env=env, stdin="")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "No BOT_TOKEN set: starting `careerbot chat` (the bot in this terminal)."
+    assert "Hi Student! 👋" in result.stdout
+    assert any(BUTTON.match(line) for line in lines)
+    assert lines[-1] == "bye"
+    assert students(database) == [(1, "Student", "music-producer", None)]
+
+
+def test_chat_plays_the_student_given_on_the_command_line(tmp_path: Path) -> None:
+    env, database = chat_env(tmp_path)
+    result = run_careerbot(
+        "chat", "--user-id", "4242001", "--name", "Ana", cwd=tmp_path, env=env, stdin="/menu\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Hi Ana! 👋" in result.stdout
+    assert students(database) == [(4242001, "Ana", "music-producer", None)]
+    # A second session is the same student coming back, not a new one.
+    again = run_careerbot(
+        "chat", "--user-id", "4242001", "--name", "Ana", cwd=tmp_path, env=env, stdin=""
+    )
+    assert again.returncode == 0, again.stderr
+    assert "Welcome back, Ana!" in again.stdout
+    assert len(students(database)) == 1

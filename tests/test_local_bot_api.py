@@ -1,0 +1,162 @@
+"""`careerbot run` as a real polling client against a local Bot API server (TELEGRAM_API_URL).
+
+The server is the stand-in Bot API served over HTTP (bot/standin/server.py); the bot is the
+installed `careerbot` command in its own process, talking aiohttp to it like to Telegram.
+"""
+
+import asyncio
+import signal
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.standin.server import LocalBotApiServer
+from bot.standin.telegram import Call
+from tests.cli_support import CAREERBOT, clean_env
+
+TOKEN = "123456:TEST"
+CHAT_ID = 777001
+DEADLINE = 20.0
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[LocalBotApiServer]:
+    running = LocalBotApiServer(max_poll_seconds=0.5)
+    await running.start("127.0.0.1", 0)
+    yield running
+    await running.stop()
+
+
+def _sent_to_chat(
+    method: str, predicate: Callable[[Call], bool] | None = None
+) -> Callable[[Call], bool]:
+    def matches(call: Call) -> bool:
+        return (
+            call.method == method
+            and call.params.get("chat_id") == CHAT_ID
+            and (predicate is None or predicate(call))
+        )
+
+    return matches
+
+
+def _labels(call: Call) -> list[str]:
+    markup = call.params.get("reply_markup") or {}
+    return [button["text"] for row in markup.get("inline_keyboard", []) for button in row]
+
+
+def _user() -> dict[str, Any]:
+    return {"id": CHAT_ID, "is_bot": False, "first_name": "Ana", "language_code": "en"}
+
+
+async def test_careerbot_run_polls_a_local_bot_api_server(
+    server: LocalBotApiServer, tmp_path: Path
+) -> None:
+    database = tmp_path / "bot.db"
+    env = {
+        **clean_env(tmp_path),
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": server.url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "LOG_LEVEL": "INFO",
+    }
+    log = (tmp_path / "careerbot.log").open("wb")
+    process = await asyncio.create_subprocess_exec(
+        str(CAREERBOT), "run", cwd=tmp_path, env=env, stdout=log, stderr=log
+    )
+    try:
+        server.push_update(
+            {
+                "message": {
+                    "message_id": 1,
+                    "date": int(time.time()),
+                    "chat": {"id": CHAT_ID, "type": "private", "first_name": "Ana"},
+                    "from": _user(),
+                    "text": "/start",
+                    "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+                }
+            }
+        )
+        menu = await server.wait_for_call(
+            _sent_to_chat("sendMessage", lambda call: "🕘 A typical day" in _labels(call)),
+            DEADLINE,
+        )
+        greeting = await server.wait_for_call(
+            _sent_to_chat("sendMessage", lambda call: "Hi Ana!" in call.params["text"]), 0
+        )
+        assert server.telegram.calls.index(greeting) < server.telegram.calls.index(menu)
+        assert "<b>Music Producer</b>" in menu.params["text"]
+        assert menu.params.get("parse_mode") == "HTML"
+        assert "💰 The numbers" in _labels(menu)
+
+        menu_message = next(
+            stored
+            for stored in server.telegram.messages.values()
+            if stored.chat_id == CHAT_ID and stored.reply_markup == menu.params["reply_markup"]
+        )
+        day_button = next(
+            button
+            for row in menu.params["reply_markup"]["inline_keyboard"]
+            for button in row
+            if button["text"] == "🕘 A typical day"
+        )
+        server.push_update(
+            {
+                "callback_query": {
+                    "id": "cb-1",
+                    "from": _user(),
+                    "chat_instance": "ci-1",
+                    "message": server.telegram.message_json(menu_message),
+                    "data": day_button["callback_data"],
+                }
+            }
+        )
+        edit = await server.wait_for_call(
+            _sent_to_chat(
+                "editMessageText",
+                lambda call: call.params.get("message_id") == menu_message.message_id,
+            ),
+            DEADLINE,
+        )
+        assert "<b>3:00</b> · <b>Mix &amp; tweak</b>" in edit.params["text"]
+        assert "🛠 The work" in _labels(edit)
+        answered = await server.wait_for_call(
+            lambda call: (
+                call.method == "answerCallbackQuery"
+                and call.params.get("callback_query_id") == "cb-1"
+            ),
+            DEADLINE,
+        )
+        assert answered is not None
+
+        commands = await server.wait_for_call(lambda call: call.method == "setMyCommands", 0)
+        assert {"command": "start", "description": "Start over and pick a career"} in (
+            commands.params["commands"]
+        )
+        assert server.tokens == {TOKEN}
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGINT)
+        try:
+            exit_code = await asyncio.wait_for(process.wait(), DEADLINE)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            raise
+        finally:
+            log.close()
+            output = (tmp_path / "careerbot.log").read_text("utf-8", errors="replace")
+            print(output)  # shown by pytest when the test fails
+    assert exit_code == 0, output
+    assert "Traceback" not in output
+    assert TOKEN not in output  # the token never reaches the logs
+
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute(
+            "SELECT first_name, career, node FROM students WHERE telegram_id = ?", (CHAT_ID,)
+        ).fetchall()
+    assert rows == [("Ana", "music-producer", "day")]

@@ -1,0 +1,581 @@
+"""/stats, the chart and /export, through the real Dispatcher on SQLite and PostgreSQL.
+
+Students join cohorts through their invite links and walk the tour, the checklist and the
+project by pressing buttons; then an admin, two program leads and a student ask for the stats.
+The expected numbers come from what the students did in the test, not from the code.
+"""
+
+import csv
+import io
+import subprocess
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from matplotlib.text import Text
+from sqlalchemy import select
+
+from bot.content.models import Profile
+from bot.db.models import ActiveDay, Cohort, Event, Staff, Student, utcnow
+from bot.services.charts import build_figure, render_chart
+from bot.services.export import COLUMNS, ExportRow, pseudonym, write_csv
+from bot.services.roles import Role, Viewer
+from bot.services.stats import (
+    LOW_COUNT,
+    Count,
+    Day,
+    Funnel,
+    StatsService,
+    count_for,
+    parse_period,
+    sample_report,
+)
+from bot.standin.conversation import Reply
+from tests.cli_support import clean_env, run_careerbot
+from tests.conftest import BotHarness
+from tests.feature_support import (
+    CHECKLIST_BUTTON,
+    DIALOGS,
+    assert_no_error,
+    count,
+    do_steps,
+    profile_of,
+    start_project,
+    take_checklist,
+    toasts,
+)
+from tests.tour_support import plain, texts
+
+ADMIN = 900  # settings.admin_ids in tests/conftest.py
+LEAD_A, LEAD_B = 7_000_000_701, 7_000_000_702
+UNKNOWN_COMMAND = DIALOGS.message("unknown_command")
+MENU_CHANGED = DIALOGS.message("menu_changed")
+PAY_QUESTION = "how much do they earn"
+ODD_QUESTION = "can i keep a hamster in the studio"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one student does."""
+
+    telegram_id: int
+    name: str
+    cohort: str | None  # "A", "B" or none
+    explore: bool = False
+    checklist: tuple[str, ...] = ()
+    project_steps: int | None = None  # None: never starts the project
+    questions: tuple[str, ...] = ()
+
+
+# Seven signs: the four it fits, then the three warning signs.
+PLANS = [
+    Plan(
+        7_100_000_001,
+        "Zelda",
+        "A",
+        True,
+        ("yes", "yes", "unsure", "no", "no", "no", "yes"),
+        5,
+        (PAY_QUESTION,),
+    ),
+    Plan(7_100_000_002, "Yorick", "A", True, ("yes",) * 4 + ("no",) * 3, 2),
+    Plan(7_100_000_003, "Xavia", "A", True, ("no",) * 4 + ("yes",) * 3, None, (ODD_QUESTION,)),
+    Plan(7_100_000_004, "Wendell", "A", True),
+    Plan(7_100_000_005, "Valka", "A", True),
+    Plan(7_100_000_006, "Ulrike", "A", True, questions=(PAY_QUESTION,)),
+    Plan(7_100_000_007, "Tobiah", "A"),
+    Plan(7_100_000_011, "Saoirse", "B", True, ("unsure",) * 7),
+    Plan(7_100_000_012, "Rurik", "B"),
+    Plan(7_100_000_021, "Quentin", None, questions=(PAY_QUESTION,)),
+]
+NAMES = [plan.name for plan in PLANS]
+
+
+@dataclass(frozen=True)
+class World:
+    cohort_a: int
+    cohort_b: int
+
+
+async def add_cohort(harness: BotHarness, name: str, code: str, lead: int) -> int:
+    async with harness.database.session_factory() as session:
+        cohort = Cohort(code=code, name=name, lead_id=lead, career=None)
+        session.add(cohort)
+        await session.commit()
+        return cohort.id
+
+
+async def add_lead(harness: BotHarness, telegram_id: int, name: str) -> None:
+    async with harness.database.session_factory() as session:
+        session.add(Staff(telegram_id=telegram_id, name=name, granted_by=ADMIN))
+        await session.commit()
+
+
+async def walk(harness: BotHarness, plan: Plan, profile: Profile) -> None:
+    student = harness.user(plan.telegram_id, plan.name)
+    codes = {"A": "codeAAAAAAAAAAAA", "B": "codeBBBBBBBBBBBB"}
+    replies = await student.send(f"/start {codes[plan.cohort]}" if plan.cohort else "/start")
+    assert_no_error(replies)
+    if plan.checklist:
+        assert_no_error(await take_checklist(student, plan.checklist))
+    elif plan.explore:
+        assert_no_error(await student.press(CHECKLIST_BUTTON))
+    if plan.project_steps is not None:
+        await start_project(student, profile)
+        await do_steps(student, profile, plan.project_steps)
+    for question in plan.questions:
+        assert_no_error(await student.send(question))
+
+
+@pytest.fixture
+async def world(harness: BotHarness) -> World:
+    profile = profile_of(harness.content)
+    await add_lead(harness, LEAD_A, "Lead A")
+    await add_lead(harness, LEAD_B, "Lead B")
+    cohort_a = await add_cohort(harness, "Class A", "codeAAAAAAAAAAAA", LEAD_A)
+    cohort_b = await add_cohort(harness, "Class B", "codeBBBBBBBBBBBB", LEAD_B)
+    for plan in PLANS:
+        await walk(harness, plan, profile)
+    return World(cohort_a, cohort_b)
+
+
+async def internal_ids(harness: BotHarness) -> dict[int, int]:
+    """Telegram id → internal id of every student row."""
+    async with harness.database.session_factory() as session:
+        rows = await session.execute(select(Student.telegram_id, Student.id))
+        return {telegram_id: internal for telegram_id, internal in rows.all()}
+
+
+def report_text(replies: list[Reply]) -> str:
+    return "\n".join(plain(text) for text in texts(replies))
+
+
+def lines(replies: list[Reply]) -> list[str]:
+    return [line.strip() for line in report_text(replies).splitlines() if line.strip()]
+
+
+def photos(replies: list[Reply], harness: BotHarness) -> list[bytes]:
+    sent = [call for call in harness.telegram.calls if call.method == "sendPhoto"]
+    count = sum(1 for reply in replies if reply.method == "sendPhoto")
+    return [next(iter(call.files.values())) for call in sent[len(sent) - count :]]
+
+
+def documents(replies: list[Reply], harness: BotHarness) -> list[tuple[str, bytes]]:
+    sent = [call for call in harness.telegram.calls if call.method == "sendDocument"]
+    count = sum(1 for reply in replies if reply.method == "sendDocument")
+    found = []
+    for call in sent[len(sent) - count :]:
+        upload = next(iter(call.files.values()))
+        found.append((str(call.params.get("caption", "")), upload))
+    return found
+
+
+def csv_rows(upload: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(upload.decode("utf-8-sig"))))
+
+
+def funnel_lines(started: str, explored: str, checklist: str, begun: str, done: str) -> list[str]:
+    return [
+        f"▸ Started: {started}",
+        f"→ Explored the tour: {explored}",
+        f"→ Finished the checklist: {checklist}",
+        f"→ Started the project: {begun}",
+        f"→ Finished the project: {done}",
+    ]
+
+
+def assert_contains_in_order(found: list[str], expected: list[str]) -> None:
+    """Each expected line starts a line of `found`, in this order."""
+    position = 0
+    for line in expected:
+        while position < len(found) and not found[position].startswith(line):
+            position += 1
+        assert position < len(found), f"{line!r} missing or out of order in {found}"
+        position += 1
+
+
+async def test_admin_sees_exact_numbers_and_a_chart(harness: BotHarness, world: World) -> None:
+    admin = harness.user(ADMIN, "Ada")
+    replies = await admin.send("/stats")
+    assert_no_error(replies)
+    found = lines(replies)
+    assert found[0] == "📊 Stats · all students"
+    assert "Started: 10" in found
+    assert "Active today: 10 · last 7 days: 10 · last 30 days: 10" in found
+    assert_contains_in_order(found, funnel_lines("10", "8 (80%)", "4 (40%)", "2 (20%)", "1 (10%)"))
+    # Where the students are now: their last screen.
+    assert "answer_pay: 3" in found  # Zelda, Ulrike and Quentin asked last
+    assert "pay: 3" in found and not any(line.startswith("unknown:") for line in found)
+    assert "Unanswered questions: 1" in found
+    assert f"1 × “{ODD_QUESTION}”" in found
+    assert_contains_in_order(
+        found,
+        [
+            "Class A: 7 → 6 → 3 → 2 → 1",
+            "Class B: 2 → 1 → 1 → 0 → 0",
+            "No cohort: 1 → 1 → 0 → 0 → 0",
+        ],
+    )
+    assert f"{profile_of(harness.content).title}: 10 → 8 → 4 → 2 → 1" in found
+    assert "<5" not in report_text(replies)
+    # No staff member is counted as a student, not even the admin asking.
+    (chart,) = photos(replies, harness)
+    assert chart.startswith(b"\x89PNG")
+    # The report has buttons to each cohort's own stats.
+    labels = [label for reply in replies for label in reply.labels]
+    assert "📊 Class A" in labels and "📊 Class B" in labels
+
+
+async def test_admin_stats_of_one_cohort_and_its_export(harness: BotHarness, world: World) -> None:
+    admin = harness.user(ADMIN, "Ada")
+    await admin.send("/stats")
+    replies = await admin.press("📊 Class B")
+    assert_no_error(replies)
+    found = lines(replies)
+    assert found[0] == "📊 Stats · Class B"
+    assert_contains_in_order(found, funnel_lines("2", "1 (50%)", "1 (50%)", "0 (0%)", "0 (0%)"))
+    assert len(photos(replies, harness)) == 1
+    replies = await admin.press("📄 Export CSV")
+    ((_, upload),) = documents(replies, harness)
+    assert len(csv_rows(upload)) == 2
+
+
+async def test_a_lead_sees_only_their_cohort_with_small_numbers_hidden(
+    harness: BotHarness, world: World
+) -> None:
+    lead = harness.user(LEAD_A, "Lea")
+    replies = await lead.send("/stats")
+    assert_no_error(replies)
+    found = lines(replies)
+    text = report_text(replies)
+    assert found[0] == "📊 Stats · your cohorts"
+    assert "Started: 7" in found
+    assert "Active today: 7 · last 7 days: 7 · last 30 days: 7" in found
+    assert_contains_in_order(found, funnel_lines("7", "6 (86%)", "<5", "<5", "<5"))
+    assert "Class A: 7 → 6 → <5 → <5 → <5" in found
+    # Per node and per intent counts are small here: hidden.
+    assert "pay: <5" in found
+    assert "Unanswered questions: <5" in found
+    assert ODD_QUESTION not in text  # leads never see what students typed
+    # Nothing of the other lead's cohort, nor of students in no cohort.
+    assert "Class B" not in text and "No cohort" not in text
+    assert "Started: 10" not in found
+    assert len(photos(replies, harness)) == 1
+
+
+async def test_the_other_lead_sees_nothing_of_it(harness: BotHarness, world: World) -> None:
+    lead = harness.user(LEAD_B, "Leo")
+    replies = await lead.send("/stats all")
+    found = lines(replies)
+    text = report_text(replies)
+    assert "All time" in found[1]
+    assert "Class A" not in text
+    assert_contains_in_order(found, funnel_lines("<5", "<5", "<5", "<5", "<5"))
+    assert "Class B: <5 → <5 → <5 → <5 → <5" in found
+    replies = await lead.send("/export")
+    ((_, upload),) = documents(replies, harness)
+    rows = csv_rows(upload)
+    assert len(rows) == 2 and {row["cohort"] for row in rows} == {"Class B"}
+
+
+async def test_forged_cohort_buttons_of_another_lead_are_refused(
+    harness: BotHarness, world: World
+) -> None:
+    lead = harness.user(LEAD_A, "Lea")
+    await lead.send("/stats")
+    before = len(harness.telegram.calls)
+    for data in (
+        f"a:stats_cohort:{world.cohort_b}",
+        f"a:stats_cohort:{world.cohort_b}.all",
+        f"a:export_cohort:{world.cohort_b}",
+        "a:stats_cohort:999999",
+        "a:stats_cohort:junk",
+        "a:export_cohort:",
+    ):
+        replies = await lead.press_data(data)
+        assert toasts(replies) == [MENU_CHANGED], data
+        assert [reply.method for reply in replies] == ["answerCallbackQuery"], data
+    sent = [call.method for call in harness.telegram.calls[before:]]
+    assert "sendPhoto" not in sent and "sendDocument" not in sent
+    # Their own cohort's buttons work.
+    replies = await lead.press_data(f"a:stats_cohort:{world.cohort_a}")
+    assert lines(replies)[0] == "📊 Stats · Class A"
+
+
+async def test_a_student_gets_the_unknown_command_treatment(
+    harness: BotHarness, world: World
+) -> None:
+    student = harness.user(PLANS[0].telegram_id, PLANS[0].name)
+    for command in ("/stats", "/stats all", "/export"):
+        replies = await student.send(command)
+        assert UNKNOWN_COMMAND in texts(replies), command
+        assert not {"sendPhoto", "sendDocument"} & {reply.method for reply in replies}
+        assert "Stats" not in report_text(replies)
+    # A replayed staff button is an unknown button to a student.
+    for data in (f"a:stats_cohort:{world.cohort_a}", f"a:export_cohort:{world.cohort_a}"):
+        replies = await student.press_data(data)
+        assert MENU_CHANGED in toasts(replies)
+        assert not {"sendPhoto", "sendDocument"} & {reply.method for reply in replies}
+
+
+async def test_export_has_one_row_per_student_and_no_identities(
+    harness: BotHarness, world: World
+) -> None:
+    admin = harness.user(ADMIN, "Ada")
+    replies = await admin.send("/export")
+    assert_no_error(replies)
+    ((caption, upload),) = documents(replies, harness)
+    assert caption == DIALOGS.message("export_caption")
+    content = upload.decode("utf-8-sig")
+    rows = csv_rows(upload)
+    assert list(rows[0]) == list(COLUMNS)
+    assert len(rows) == len(PLANS)  # staff are not students
+    for plan in PLANS:
+        assert plan.name not in content and str(plan.telegram_id) not in content
+    for staff in (ADMIN, LEAD_A, LEAD_B):
+        assert str(staff) not in content
+    by_telegram = await internal_ids(harness)
+    key = harness.settings.pseudonym_key.get_secret_value()
+    rows_by_student = {row["student"]: row for row in rows}
+    assert len(rows_by_student) == len(rows)
+    today = utcnow().date().isoformat()
+    zelda = rows_by_student[pseudonym(by_telegram[PLANS[0].telegram_id], key)]
+    assert zelda == {
+        "student": zelda["student"],
+        "cohort": "Class A",
+        "career": profile_of(harness.content).slug,
+        "joined": today,
+        "last_active": today,
+        "explored_tour": "yes",
+        "checklist_finished": "yes",
+        "fit_signs_recognised": "2",
+        "project_started": "yes",
+        "project_steps_done": "5",
+        "project_finished": "yes",
+        "iterations": "1",
+    }
+    yorick = rows_by_student[pseudonym(by_telegram[PLANS[1].telegram_id], key)]
+    assert (yorick["fit_signs_recognised"], yorick["project_steps_done"]) == ("4", "2")
+    assert (yorick["project_started"], yorick["project_finished"]) == ("yes", "no")
+    xavia = rows_by_student[pseudonym(by_telegram[PLANS[2].telegram_id], key)]
+    assert (xavia["fit_signs_recognised"], xavia["project_started"]) == ("0", "no")
+    tobiah = rows_by_student[pseudonym(by_telegram[PLANS[6].telegram_id], key)]
+    assert tobiah["explored_tour"] == "no"
+    assert (tobiah["checklist_finished"], tobiah["fit_signs_recognised"]) == ("no", "")
+    quentin = rows_by_student[pseudonym(by_telegram[PLANS[9].telegram_id], key)]
+    assert quentin["cohort"] == ""
+    # A lead's export: their cohort only.
+    replies = await harness.user(LEAD_A, "Lea").send("/export")
+    ((_, upload),) = documents(replies, harness)
+    lead_rows = csv_rows(upload)
+    assert len(lead_rows) == 7 and {row["cohort"] for row in lead_rows} == {"Class A"}
+    assert {row["student"] for row in lead_rows} <= set(rows_by_student)
+
+
+async def test_period_arguments(harness: BotHarness, world: World) -> None:
+    admin = harness.user(ADMIN, "Ada")
+    # Someone who started long ago and was active 10 days ago.
+    async with harness.database.session_factory() as session:
+        veteran = Student(
+            telegram_id=7_200_000_001,
+            first_name="Old",
+            first_seen=utcnow() - timedelta(days=90),
+            last_seen=utcnow() - timedelta(days=10),
+        )
+        session.add(veteran)
+        await session.flush()
+        session.add(ActiveDay(student_id=veteran.id, day=(utcnow() - timedelta(days=10)).date()))
+        await session.commit()
+    expected = {
+        "/stats": ("Students who started in the last 30 days", "Started: 10"),
+        "/stats 30": ("Students who started in the last 30 days", "Started: 10"),
+        "/stats 7": ("Students who started in the last 7 days", "Started: 10"),
+        "/stats all": ("All time", "Started: 11"),
+        "/stats ALL": ("All time", "Started: 11"),
+        "/stats banana": ("Students who started in the last 30 days", "Started: 10"),
+        "/stats -5": ("Students who started in the last 30 days", "Started: 10"),
+        "/stats 7 30": ("Students who started in the last 30 days", "Started: 10"),
+    }
+    for command, (period, started) in expected.items():
+        replies = await admin.send(command)
+        assert_no_error(replies)
+        found = lines(replies)
+        assert found[1].startswith(period), (command, found[1])
+        assert started in found, command
+        assert len(photos(replies, harness)) == 1
+    found = lines(await admin.send("/stats 7"))
+    assert "Active today: 10 · last 7 days: 10 · last 30 days: 11" in found
+
+
+async def test_a_lead_without_cohorts(harness: BotHarness) -> None:
+    await add_lead(harness, LEAD_A, "Lead A")
+    await harness.user(7_100_000_001, "Zelda").send("/start")
+    replies = await harness.user(LEAD_A, "Lea").send("/stats")
+    assert_no_error(replies)
+    text = report_text(replies)
+    assert "You have no cohorts yet" in text
+    assert "Started: <5" in text
+    replies = await harness.user(LEAD_A, "Lea").send("/export")
+    assert DIALOGS.message("export_empty") in texts(replies)
+
+
+async def test_stats_do_not_count_as_student_events(harness: BotHarness, world: World) -> None:
+    before = await count(harness, Event)
+    await harness.user(ADMIN, "Ada").send("/stats")
+    await harness.user(LEAD_A, "Lea").send("/stats 7")
+    await harness.user(LEAD_A, "Lea").press_data(f"a:stats_cohort:{world.cohort_a}")
+    await harness.user(LEAD_A, "Lea").send("/export")
+    assert await count(harness, Event) == before
+
+
+async def test_the_report_alone(harness: BotHarness, world: World) -> None:
+    service = StatsService(harness.content.catalog, harness.settings.admin_ids)
+    async with harness.database.session_factory() as session:
+        admin = await service.report(session, Viewer(ADMIN, Role.ADMIN), None, 30)
+        lead = await service.report(session, Viewer(LEAD_A, Role.LEAD), None, None)
+        other = await service.report(session, Viewer(LEAD_B, Role.LEAD), world.cohort_a, None)
+        own = await service.report(session, Viewer(LEAD_A, Role.LEAD), world.cohort_a, 7)
+        missing = await service.report(session, Viewer(ADMIN, Role.ADMIN), 999_999, 7)
+    assert admin is not None and lead is not None and own is not None
+    assert other is None and missing is None
+    assert admin.funnel.started == Count(10) and admin.funnel.project_finished == Count(1)
+    assert [day.count for day in admin.daily][-1] == Count(10)
+    assert len(admin.daily) == 30
+    assert lead.funnel.checklist == Count(None) and lead.funnel.started == Count(7)
+    assert len(lead.daily) == 30 and len(own.daily) == 7
+    assert own.cohort_name == "Class A"
+    assert all(row.count.exact is None for row in lead.nodes)
+
+
+async def test_cli_stats_and_export(harness: BotHarness, world: World, tmp_path: Path) -> None:
+    env = clean_env(tmp_path, DATABASE_URL=harness.settings.database_url)
+
+    def careerbot(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_careerbot(*args, cwd=tmp_path, env=env)
+
+    result = careerbot("stats")
+    assert result.returncode == 0, result.stderr
+    assert "Stats · all students" in result.stdout
+    assert "Started: 10" in result.stdout and "<b>" not in result.stdout
+    result = careerbot("stats", "--cohort", str(world.cohort_a), "--days", "all")
+    assert result.returncode == 0, result.stderr
+    assert "Stats · Class A" in result.stdout and "All time" in result.stdout
+    assert "Started: 7" in result.stdout  # the command line sees exact numbers, as an admin
+    result = careerbot("stats", "--cohort", "999999")
+    assert result.returncode == 1 and "999999" in result.stderr
+    result = careerbot("export")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == len(PLANS)
+    target = tmp_path / "class-a.csv"
+    result = careerbot("export", "--cohort", str(world.cohort_a), "-o", str(target))
+    assert result.returncode == 0, result.stderr
+    assert len(list(csv.DictReader(io.StringIO(target.read_text("utf-8"))))) == 7
+
+
+# Units: the "<5" rule, the period, the CSV, the chart.
+
+
+@pytest.mark.parametrize("value", range(LOW_COUNT + 3))
+def test_numbers_below_five_are_hidden_from_leads_only(value: int) -> None:
+    lead, admin = count_for(value, exact=False), count_for(value, exact=True)
+    assert str(admin) == str(value) and admin.exact == value
+    if value < LOW_COUNT:
+        assert str(lead) == "<5" and lead.exact is None and lead.hidden
+    else:
+        assert str(lead) == str(value) and lead.exact == value
+
+
+def test_a_hidden_step_has_no_percentage() -> None:
+    shown = [count_for(value, exact=False) for value in (40, 31, 4, 0, 0)]
+    steps = Funnel(*shown).steps
+    assert [step.percent for step in steps] == [100, 78, None, None, None]
+    assert [str(step.count) for step in steps] == ["40", "31", "<5", "<5", "<5"]
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        (None, 30),
+        ("", 30),
+        ("7", 7),
+        ("30", 30),
+        ("all", None),
+        (" All ", None),
+        ("x", 30),
+        ("365", 30),
+        ("0", 30),
+    ],
+)
+def test_parse_period(text: str | None, days: int | None) -> None:
+    assert parse_period(text) == days
+
+
+def test_csv_columns_and_pseudonyms() -> None:
+    row = ExportRow(
+        "abc",
+        'Class, "7B"',
+        "music-producer",
+        "2026-01-02",
+        "2026-01-03",
+        "yes",
+        "yes",
+        "3",
+        "yes",
+        2,
+        "no",
+        1,
+    )
+    parsed = list(csv.reader(io.StringIO(write_csv([row]))))
+    assert parsed[0] == [
+        "student",
+        "cohort",
+        "career",
+        "joined",
+        "last_active",
+        "explored_tour",
+        "checklist_finished",
+        "fit_signs_recognised",
+        "project_started",
+        "project_steps_done",
+        "project_finished",
+        "iterations",
+    ]
+    assert parsed[1] == [
+        "abc",
+        'Class, "7B"',
+        "music-producer",
+        "2026-01-02",
+        "2026-01-03",
+        "yes",
+        "yes",
+        "3",
+        "yes",
+        "2",
+        "no",
+        "1",
+    ]
+    assert pseudonym(1, "key") == pseudonym(1, "key")
+    assert pseudonym(1, "key") != pseudonym(2, "key")
+    assert pseudonym(1, "key") != pseudonym(1, "other key")
+    assert len(pseudonym(1, "k" * 200)) == 16
+
+
+def test_the_chart_never_draws_a_hidden_number() -> None:
+    hidden = Count(None)
+    report = replace(
+        sample_report(exact=False),
+        funnel=Funnel(Count(40), Count(31), hidden, hidden, hidden),
+        daily=[
+            Day(day.day, hidden if index % 2 else Count(7))
+            for index, day in enumerate(sample_report().daily)
+        ],
+    )
+    figure = build_figure(report)
+    drawn = [text.get_text() for text in figure.findobj(Text)]
+    assert drawn.count("<5") == 3  # one label per hidden bar
+    assert "40" in drawn and "31  (78%)" in drawn
+    assert any("<5" in text for text in drawn if "not shown" in text)  # the daily legend
+    assert render_chart(report).startswith(b"\x89PNG")
+    assert render_chart(sample_report(exact=True)).startswith(b"\x89PNG")
