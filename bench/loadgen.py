@@ -9,8 +9,10 @@ which answers at once; every call it receives is matched to the student by chat 
 An update's latency runs from the POST to the last reply call (sendMessage, editMessageText,
 answerCallbackQuery…) the bot made for it; the bot answers the POST only after handling the
 update, so all of them have arrived when the POST returns. An update none of whose replies
-arrives is lost. Errors are a POST not answered 200 (or not answered at all), a Bot API call the
-stand-in refused, and the bot's own "something went wrong" message.
+arrives is lost. As Telegram does, an update whose POST fails (connection refused or reset, an
+answer other than 200) is delivered again, twice at most, half a second apart; one that times
+out (30 s) is not, to keep the run bounded. Errors are an update still not answered 200 after
+that, a Bot API call the stand-in refused, and the bot's own "something went wrong" message.
 
 The generator is kept lean, as it shares the machine with the bot: one aiohttp session with a
 keep-alive connection per student, updates built as plain dicts, nothing parsed but what the
@@ -21,6 +23,7 @@ import asyncio
 import contextlib
 import itertools
 import math
+import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -50,6 +53,9 @@ REPLY_METHODS = frozenset(
 )
 REPLY_TIMEOUT = 5.0  # after the POST returned, how long a reply may still take to count
 POST_TIMEOUT = 30.0
+# Telegram delivers an update again while the webhook does not answer it with 200.
+REDELIVERIES = 2
+REDELIVERY_DELAY = 0.5
 QUESTIONS = (
     "how much do producers earn?",
     "what does a typical day look like",
@@ -103,7 +109,7 @@ class Pending:
 
     started: float
     replies: list[float] = field(default_factory=list)
-    refused: int = 0
+    refused: list[str] = field(default_factory=list)
     error_message: bool = False
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -113,6 +119,7 @@ class PhaseStats:
     latencies: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     lost: int = 0
+    redelivered: int = 0
     updates: int = 0
     seconds: float = 0.0
     cpu_seconds: float = 0.0  # of this process: the generator and the stand-in
@@ -190,6 +197,7 @@ class LoadGenerator:
         self.keyboard_message: dict[int, int] = {}
         self.last_message: dict[int, int] = {}
         self.stray_calls = 0
+        self.not_modified = 0
         self._chat_ids = itertools.count(7_000_000_001)
         self._visits = itertools.count()
         self._crowd = [self._newcomer(index) for index in range(students)]
@@ -218,6 +226,8 @@ class LoadGenerator:
     async def _walk(
         self, http: aiohttp.ClientSession, student: Student, budget: Budget, stats: PhaseStats
     ) -> None:
+        if self.think_seconds:  # students arrive spread out, not all in the same instant
+            await asyncio.sleep(random.uniform(0, self.think_seconds))
         while budget.take():
             if student.position >= len(student.steps):
                 student = self._crowd[student.index] = self._newcomer(student.index)
@@ -231,8 +241,8 @@ class LoadGenerator:
                 student = self._crowd[student.index]
                 continue
             await self._deliver(http, student, update, stats)
-            if self.think_seconds:
-                await asyncio.sleep(self.think_seconds)
+            if self.think_seconds:  # a pause around the mean, so taps don't fall in step
+                await asyncio.sleep(random.uniform(0.5, 1.5) * self.think_seconds)
 
     def _update(self, student: Student, step: Step) -> dict[str, Any]:
         if isinstance(step, Say):
@@ -262,13 +272,13 @@ class LoadGenerator:
         if callback is not None:
             self.callback_chat[callback["id"]] = chat_id
         failure: str | None = None
-        try:
-            async with http.post(self.webhook_url, json=update, headers=self.headers) as response:
-                await response.read()
-                if response.status != 200:
-                    failure = f"HTTP {response.status}"
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            failure = type(exc).__name__
+        for attempt in range(1 + REDELIVERIES):
+            if attempt:  # like Telegram, deliver an unanswered update again
+                stats.redelivered += 1
+                await asyncio.sleep(REDELIVERY_DELAY)
+            failure = await self._post(http, update)
+            if failure is None or failure == "TimeoutError":  # still at it: don't pile on
+                break
         if not pending.replies:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(pending.arrived.wait(), REPLY_TIMEOUT)
@@ -278,14 +288,23 @@ class LoadGenerator:
         stats.updates += 1
         if failure is not None:
             stats.errors[failure] += 1
-        if pending.refused:
-            stats.errors["Bot API call refused"] += pending.refused
+        for description in pending.refused:
+            stats.errors[f"Bot API refused: {description[:60]}"] += 1
         if pending.error_message:
             stats.errors["bot's error message"] += 1
         if pending.replies:
             stats.latencies.append(pending.replies[-1] - pending.started)
         else:
             stats.lost += 1
+
+    async def _post(self, http: aiohttp.ClientSession, update: dict[str, Any]) -> str | None:
+        """POSTs the update; what went wrong, if it was not answered 200."""
+        try:
+            async with http.post(self.webhook_url, json=update, headers=self.headers) as response:
+                await response.read()
+                return None if response.status == 200 else f"HTTP {response.status}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return type(exc).__name__
 
     def _on_call(self, call: Call, body: dict[str, Any]) -> None:
         """Every call the bot makes to the stand-in, as it arrives."""
@@ -309,6 +328,12 @@ class LoadGenerator:
             pending.replies.append(now)
             pending.arrived.set()
         if not body.get("ok"):
-            pending.refused += 1
+            description = str(body.get("description", ""))
+            if "message is not modified" in description:
+                # Telegram's answer to an edit that changes nothing; the bot expects it (an
+                # update delivered again re-renders the screen it had already shown).
+                self.not_modified += 1
+            else:
+                pending.refused.append(description)
         if self.error_text is not None and params.get("text") == self.error_text:
             pending.error_message = True

@@ -28,6 +28,7 @@ import io
 import os
 import pstats
 import secrets
+import shutil
 import signal
 import socket
 import sys
@@ -42,9 +43,12 @@ import aiohttp
 import asyncpg  # type: ignore[import-untyped]
 from loadgen import LoadGenerator, PhaseStats
 from redis.asyncio import Redis
+from sqlalchemy import func, select
 
 from bot.app import load_content
 from bot.config import Settings
+from bot.db.engine import create_engine
+from bot.db.models import Event
 from bot.standin.server import LocalBotApiServer
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -70,10 +74,13 @@ class Result:
     skipped: str | None = None
     bot_cpu_seconds: float = 0.0
     stray_calls: int = 0
+    not_modified: int = 0
+    duplicated: int = 0
     exit_codes: list[int] = field(default_factory=list)
     log: Path | None = None
     log_problems: list[str] = field(default_factory=list)
     profile: Path | None = None
+    killed: str | None = None
 
 
 @dataclass(frozen=True)
@@ -242,6 +249,31 @@ async def wait_until_up(
     raise TimeoutError(f"{target.title} did not come up within {START_SECONDS:.0f} s")
 
 
+async def duplicated_progress(database_url: str) -> int:
+    """Progress recorded twice for one student: in the benchmark's visits each student starts
+    and finishes the checklist once, starts the project once and completes one step."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            twice = await connection.execute(
+                select(Event.student_id, Event.kind, Event.name)
+                .where(Event.kind.in_(["checklist", "project", "step", "iteration"]))
+                .group_by(Event.student_id, Event.kind, Event.name)
+                .having(func.count() > 1)
+            )
+            return len(twice.all())
+    finally:
+        await engine.dispose()
+
+
+async def kill_a_worker(pids: list[int], after: float, result: Result) -> None:
+    """SIGKILLs the last worker `after` seconds into the run, as a crash would."""
+    await asyncio.sleep(after)
+    worker = pids[-1]
+    os.kill(worker, signal.SIGKILL)
+    result.killed = f"worker {worker} killed (SIGKILL) {after:g} s into the run"
+
+
 async def stop(process: asyncio.subprocess.Process) -> int:
     if process.returncode is None:
         process.send_signal(signal.SIGTERM)
@@ -298,14 +330,22 @@ async def run_target(target: Target, options: argparse.Namespace, signs: int, er
             bot_cpu = cpu_seconds(pids)
             if profiling:
                 process.send_signal(signal.SIGUSR1)
+            killing = None
+            if options.kill_worker is not None and target.workers > 1:
+                killing = asyncio.create_task(kill_a_worker(pids, options.kill_worker, result))
             stats = await generator.run(options.updates, options.max_seconds)
             result.bot_cpu_seconds = cpu_seconds(pids) - bot_cpu
+            if killing is not None:
+                await killing
             if profiling:
                 process.send_signal(signal.SIGUSR2)
                 result.profile = await _written(work / "worker.prof")
             result.stats = stats
             result.stray_calls = generator.stray_calls
+            result.not_modified = generator.not_modified
             result.exit_codes.append(await stop(process))
+            if "DATABASE_URL" in extra:
+                result.duplicated = await duplicated_progress(extra["DATABASE_URL"])
     finally:
         if process is not None and process.returncode is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -316,6 +356,8 @@ async def run_target(target: Target, options: argparse.Namespace, signs: int, er
     result.log_problems = [
         line for line in output.splitlines() if "Traceback" in line or " ERROR " in line
     ][:5]
+    if not result.log_problems and result.profile is None:
+        shutil.rmtree(work, ignore_errors=True)  # kept only when there is something to read
     return result
 
 
@@ -397,10 +439,18 @@ def notes(results: list[Result], options: argparse.Namespace) -> list[str]:
             f"{100 * result.bot_cpu_seconds / stats.seconds:.0f}%, load generator + stand-in "
             f"{100 * stats.cpu_seconds / stats.seconds:.0f}% (100% = one core)"
         )
+        if result.killed:
+            line += f"; {result.killed}"
+        if stats.redelivered:
+            line += f"; {stats.redelivered} deliveries repeated after a failed POST"
         if stats.errors:
             line += "; errors: " + ", ".join(f"{k} ×{v}" for k, v in stats.errors.items())
         if result.stray_calls:
             line += f"; {result.stray_calls} calls outside any update"
+        if result.not_modified:
+            line += f"; {result.not_modified} edits answered 'message is not modified'"
+        if result.duplicated:
+            line += f"; progress recorded twice for {result.duplicated} (student, step)"
         if any(result.exit_codes):
             line += f"; exit codes {result.exit_codes}"
         if result.log_problems:
@@ -428,6 +478,8 @@ def verdict(results: list[Result]) -> list[str]:
         if stats.errors or stats.lost:
             missed.append(f"{title}: {sum(stats.errors.values())} errors, {stats.lost} lost")
     for result in results:
+        if result.duplicated:
+            missed.append(f"{result.title}: {result.duplicated} duplicated progress records")
         if any(result.exit_codes):
             missed.append(f"{result.title}: did not stop cleanly ({result.exit_codes})")
     return missed
@@ -444,6 +496,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--targets", default=",".join(TARGETS), help=f"comma-separated, of {', '.join(TARGETS)}"
     )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
+    parser.add_argument(
+        "--kill-worker",
+        type=float,
+        metavar="SECONDS",
+        help="with 2+ workers, SIGKILL one this long into the measured run",
+    )
     parser.add_argument(
         "--profile",
         action="store_true",

@@ -41,8 +41,11 @@ class Settings(BaseSettings):
     def split_admin_ids(cls, value: object) -> object:
         if isinstance(value, str):
             parts = value.replace(",", " ").split()
-            if not all(part.isascii() and part.isdigit() for part in parts):
-                raise ValueError("must be Telegram user ids (numbers) separated by commas")
+            for part in parts:
+                if not (part.isascii() and part.isdigit()):
+                    raise ValueError(
+                        f"must be Telegram user ids (numbers) separated by commas, not {part!r}"
+                    )
             return frozenset(int(part) for part in parts)
         return value
 

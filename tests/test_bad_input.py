@@ -150,12 +150,6 @@ async def test_text_as_the_very_first_message(harness: BotHarness) -> None:
     await typed_text(harness, harness.user(), "hi")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a student whose first message is text (no /start, e.g. after /forget) never "
-    "gets the only career: the questions handler and open_node (bot/handlers/tour.py) don't "
-    "call tour.ensure_career, so the Menu button shows the career list with one career",
-)
 async def test_menu_after_a_first_message_of_text_is_the_only_careers_menu(
     harness: BotHarness,
 ) -> None:

@@ -290,11 +290,6 @@ async def test_retake_creates_a_new_attempt_and_keeps_the_old_one(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: ChecklistService.start creates a new attempt on every press of "
-    "checklist_start, so a double tap leaves an extra empty attempt",
-)
 async def test_double_tap_of_start_opens_one_attempt(harness: BotHarness, profile: Profile) -> None:
     sam = harness.user()
     await open_checklist(sam)
@@ -388,11 +383,6 @@ async def test_stale_press_of_an_earlier_sign_changes_no_answer(
     assert (await events(harness, 1001, "checklist"))["checklist:finish"] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: ChecklistService.answer sets attempt.cursor = index + 1 even for a stale "
-    "press of an earlier sign, so the walk jumps back to that sign",
-)
 async def test_stale_press_of_an_earlier_sign_keeps_the_students_place(
     harness: BotHarness, profile: Profile
 ) -> None:

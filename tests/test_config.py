@@ -162,11 +162,6 @@ def test_every_bad_setting_gets_its_own_line(
     assert "Traceback" not in err and SECRET not in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: bot/config.py Settings.split_admin_ids lets int() raise, so the line reads "
-    "\"invalid literal for int() with base 10: 'x'\" instead of saying what ADMIN_IDS must be",
-)
 def test_bad_admin_ids_are_explained_to_an_operator(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -178,11 +173,6 @@ def test_bad_admin_ids_are_explained_to_an_operator(
     assert "'two'" in line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: bot/cli.py main prefixes only the first of several settings lines with "
-    "'careerbot: ' (it prints the joined SettingsError once)",
-)
 def test_every_settings_line_says_who_is_speaking(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

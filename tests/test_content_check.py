@@ -332,11 +332,6 @@ def test_callback_data_over_64_bytes_names_the_node(tree: Tree, check: CheckRunn
     assert "too long" in error
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: bot/engine/dialogs.py _Checker._render reports every render failure at "
-    "nodes.<id>.text, so an over-long callback data points at the text, not the button",
-)
 def test_callback_data_over_64_bytes_points_at_the_button(tree: Tree, check: CheckRunner) -> None:
     file = write_dialog(
         tree,
@@ -348,11 +343,6 @@ def test_callback_data_over_64_bytes_points_at_the_button(tree: Tree, check: Che
     assert field.startswith("nodes.extra.buttons.0")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: bot/engine/schema.py Node.buttons is a plain union, so button errors carry "
-    "pydantic's union tags as field names and a spurious 'valid list' error",
-)
 def test_unknown_field_of_a_button(tree: Tree, check: CheckRunner) -> None:
     file = write_dialog(
         tree, extra_node(button="      - label: Go\n        goto: menu\n        colour: red\n")
@@ -442,11 +432,6 @@ def test_split_keeps_every_character_for_any_limit(limit: int) -> None:
     assert_split_keeps(text, parts, limit)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: bot/engine/text.py split_message cuts inside <b>…</b> when one line is "
-    "longer than the limit, leaving parts Telegram rejects (unbalanced HTML tags)",
-)
 def test_split_never_leaves_a_tag_open() -> None:
     text = "<b>" + "bold " * 30 + "</b>"
     for part in split_message(text, limit=40):

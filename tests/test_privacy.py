@@ -315,12 +315,6 @@ async def test_double_tap_of_yes_delete_leaves_nothing(
     assert await text_anywhere(harness, SAM_NOTE) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: bot/handlers/privacy.py forget() edits the message to the same farewell "
-    "again; Telegram's 'message is not modified' is not handled and the student gets the "
-    "error message",
-)
 async def test_double_tap_of_yes_delete_shows_no_error(
     harness: BotHarness, profile: Profile
 ) -> None:

@@ -323,12 +323,6 @@ async def test_flood_control_is_waited_out_and_the_nudge_sent_once(
     assert (await reminders(harness).send_due(harness.bot, now=idle_deadline(harness))).sent == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: students.blocked_at is never cleared when the student writes again "
-    "(bot/services/students.py touch_student), so a student who unblocked the bot and "
-    "opted in again is never nudged",
-)
 async def test_a_student_who_comes_back_after_blocking_can_be_nudged_again(
     harness: BotHarness, profile: Profile
 ) -> None:

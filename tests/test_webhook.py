@@ -171,7 +171,7 @@ async def start_worker(settings: Settings, content: Content, telegram: FakeTeleg
 
 
 @pytest.fixture
-async def telegram() -> FakeTelegram:
+def telegram() -> FakeTelegram:
     return FakeTelegram()
 
 
@@ -593,3 +593,21 @@ async def test_a_stopping_worker_finishes_the_update_in_hand(
     assert "Traceback" not in output
     assert "failed" not in output
     assert TOKEN not in output
+
+
+async def test_the_stand_in_reports_each_call_and_can_answer_slowly(
+    bot_api: LocalBotApiServer,
+) -> None:
+    """What the graceful-stop test and the benchmark rely on in bot/standin/server.py."""
+    seen: list[tuple[str, bool]] = []
+    bot_api.listeners.append(lambda call, body: seen.append((call.method, bool(body["ok"]))))
+    bot_api.delays["sendMessage"] = 0.3
+    url = f"{bot_api.url}/bot{TOKEN}/sendMessage"
+    async with aiohttp.ClientSession() as http:
+        started = time.monotonic()
+        async with http.post(url, json={"chat_id": 5, "text": "hi"}) as response:
+            assert (await response.json())["ok"] is True
+        assert time.monotonic() - started >= 0.3
+        async with http.post(url, json={"chat_id": 5, "text": " "}) as response:
+            assert response.status == 400
+    assert seen == [("sendMessage", True), ("sendMessage", False)]

@@ -21,8 +21,9 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
         return []
     if len(text) <= limit:
         return [text]
-    room = min(TAG_ROOM, limit // 4)
-    return _balance(_split(text, limit - room))
+    if "<" not in text:
+        return _split(text, limit)
+    return _balance(_split(text, limit - min(TAG_ROOM, limit // 4)))
 
 
 def _split(text: str, limit: int) -> list[str]:
