@@ -184,12 +184,12 @@ def render_answer(content: Content, question: str, career: str | None) -> tuple[
     return content.dialogs.render(f"answer_{answer.intent}", context), answer
 
 
-def create_storage(settings: Settings, database: Database) -> BaseStorage:
+def create_storage(settings: Settings) -> BaseStorage:
     """FSM state lives in Redis when REDIS_URL is set, else in the database: never in memory,
     so a student half way through typing a note keeps their place across a restart."""
     if settings.redis_url:
         return RedisStorage.from_url(settings.redis_url)
-    return DatabaseStorage(database.session_factory)
+    return DatabaseStorage.connect(settings.database_url)
 
 
 def build_dispatcher(
@@ -221,7 +221,7 @@ def build_dispatcher(
         database.session_factory, tour_service, project_service, settings.nudge_after_days
     )
     dispatcher = Dispatcher(
-        storage=storage or create_storage(settings, database),
+        storage=storage or create_storage(settings),
         settings=settings,
         catalog=content.catalog,
         dialogs=content.dialogs,
@@ -257,6 +257,11 @@ def build_dispatcher(
     dispatcher.startup.register(_register_commands)
     dispatcher.startup.register(_start_jobs)
     dispatcher.shutdown.register(_stop_jobs)
+
+    async def close_storage() -> None:
+        await dispatcher.storage.close()
+
+    dispatcher.shutdown.register(close_storage)
     return dispatcher
 
 

@@ -462,13 +462,6 @@ async def test_two_workers_share_a_student_without_losing_or_duplicating_progres
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/services/checklist.py ChecklistService.start: 'reuse the open attempt with no "
-    "answer, else insert' is check-then-insert; two workers starting at once both insert, "
-    "leaving an empty attempt open and 'checklist:start' counted twice. Fix: lock the "
-    "student's row first (SELECT … FOR UPDATE on students) or a unique partial index.",
-)
 async def test_a_double_tap_on_start_the_checklist_on_two_workers_opens_one_attempt(
     worker: Worker, second_worker: Worker, telegram: FakeTelegram, database: Database
 ) -> None:

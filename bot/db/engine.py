@@ -41,7 +41,7 @@ def create_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngin
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(foreign_keys))
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

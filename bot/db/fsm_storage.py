@@ -7,16 +7,28 @@ from typing import Any
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StorageKey
 from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.db.engine import create_engine, create_session_factory
 from bot.db.models import FsmRecord
 from bot.db.upsert import upsert
 
 
 class DatabaseStorage(BaseStorage):
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], engine: AsyncEngine | None = None
+    ) -> None:
         self.session_factory = session_factory
         self.key_builder = DefaultKeyBuilder(with_destiny=True)
+        self._engine = engine
+
+    @classmethod
+    def connect(cls, database_url: str) -> "DatabaseStorage":
+        """A storage with an engine of its own. A handler holds a connection of the main pool
+        while it reads or sets its state; sharing that pool, many updates at once would each
+        hold one connection and wait for a second, and none would get it."""
+        engine = create_engine(database_url)
+        return cls(create_session_factory(engine), engine)
 
     async def set_state(self, key: StorageKey, state: str | State | None = None) -> None:
         value = state.state if isinstance(state, State) else state
@@ -34,7 +46,8 @@ class DatabaseStorage(BaseStorage):
         return dict(record.data) if record else {}
 
     async def close(self) -> None:
-        return None
+        if self._engine is not None:
+            await self._engine.dispose()
 
     async def _read(self, key: StorageKey) -> FsmRecord | None:
         async with self.session_factory() as session:

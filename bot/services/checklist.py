@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.content.models import Profile
 from bot.db.models import ChecklistAnswer, ChecklistAttempt, Student, utcnow
 from bot.db.upsert import upsert
-from bot.services.students import record_event
+from bot.services.students import lock_student, record_event
 
 ANSWERS = ("yes", "unsure", "no")
 
@@ -92,7 +92,9 @@ class ChecklistService:
 
     async def start(self, session: AsyncSession, student: Student, profile: Profile) -> Question:
         """A new attempt; earlier ones stay as they are, for stats. An open attempt with no
-        answer yet is reused, so a double tap on "start" opens one attempt, not two."""
+        answer yet is reused, so a double tap on "start" opens one attempt, not two (also
+        when the two taps reach two workers at once: the student's row is locked first)."""
+        await lock_student(session, student)
         attempt = await self._latest(session, student, profile, finished=False)
         if attempt is None or await self._answers(session, attempt):
             attempt = ChecklistAttempt(student_id=student.id, career=profile.slug, cursor=0)

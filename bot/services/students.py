@@ -1,14 +1,17 @@
 """Who the students are and what they did: the student row and the event log."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import ActiveDay, Event, Student, as_utc, utcnow
 from bot.db.upsert import upsert
 
 NAME_LIMIT = 64
+# How exact "last seen" is: within this, an update doesn't write it again.
+LAST_SEEN_PRECISION = timedelta(seconds=60)
 ACTIVE_DAY_KEY = ["student_id", "day"]
 
 
@@ -44,10 +47,19 @@ async def touch_student(session: AsyncSession, visitor: Visitor) -> Student:
         )
         student = await find_student(session, visitor.telegram_id)
         assert student is not None
+    first_name = visitor.first_name[:NAME_LIMIT]
+    language = (visitor.language or "")[:16] or None
+    unchanged = (student.first_name, student.language, student.blocked_at) == (
+        first_name,
+        language,
+        None,
+    )
+    if unchanged and not new_day and now - as_utc(student.last_seen) < LAST_SEEN_PRECISION:
+        return student  # nothing to write: spares a transaction on most updates
     # Any update proves the student can be reached again, even after blocking the bot once.
     student.blocked_at = None
-    student.first_name = visitor.first_name[:NAME_LIMIT]
-    student.language = (visitor.language or "")[:16] or None
+    student.first_name = first_name
+    student.language = language
     student.last_seen = now
     if new_day:
         # The first update of the student's (UTC) day marks them active for it, once.
@@ -65,3 +77,12 @@ async def record_event(
     session.add(Event(student_id=student.id, kind=kind, name=name[:64], career=student.career))
     if commit:
         await session.commit()
+
+
+async def lock_student(session: AsyncSession, student: Student) -> None:
+    """Holds the student's row until the transaction ends, so that a check-then-insert about
+    them cannot race with the same update handled by another worker (a row lock on
+    PostgreSQL, the write lock on SQLite)."""
+    await session.execute(
+        update(Student).where(Student.id == student.id).values(last_seen=utcnow())
+    )
