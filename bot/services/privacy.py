@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.content.catalog import Catalog
 from bot.db.fsm_storage import forget_user
 from bot.db.models import (
+    ActiveDay,
     ChecklistAnswer,
     ChecklistAttempt,
     Event,
@@ -45,6 +46,7 @@ class MyData:
     attempts: list[AttemptRecord] = field(default_factory=list)
     projects: list[ProjectRecord] = field(default_factory=list)
     questions: list[str] = field(default_factory=list)
+    active_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,14 @@ class PrivacyService:
             attempts=await self._attempts(session, student),
             projects=await self._projects(session, student),
             questions=await self._questions(session, student),
+            active_days=int(
+                await session.scalar(
+                    select(func.count())
+                    .select_from(ActiveDay)
+                    .where(ActiveDay.student_id == student.id)
+                )
+                or 0
+            ),
         )
 
     async def forget(self, session: AsyncSession, student: Student) -> None:
