@@ -59,6 +59,7 @@ class Dialogs:
     _label_env: ImmutableSandboxedEnvironment = field(init=False, repr=False)
     _templates: dict[tuple[str, bool], Template] = field(init=False, repr=False)
     _expressions: dict[str, TemplateExpression] = field(init=False, repr=False)
+    _uses_profile: dict[str, bool] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         options: dict[str, Any] = {
@@ -70,6 +71,7 @@ class Dialogs:
         self._label_env = ImmutableSandboxedEnvironment(autoescape=False, **options)
         self._templates = {}
         self._expressions = {}
+        self._uses_profile = {}
 
     def template(self, source: str, *, html: bool = True) -> Template:
         key = (source, html)
@@ -79,15 +81,20 @@ class Dialogs:
         return self._templates[key]
 
     def uses_profile(self, node_id: str) -> bool:
-        """Whether the node shows anything of a career, so a student needs one to see it."""
-        node = self.nodes[node_id]
-        sources = [node.text]
-        for button in node.all_buttons():
-            sources += button.templates().values()
-        return any(
-            "profile" in meta.find_undeclared_variables(self._text_env.parse(source))
-            for source in sources
-        )
+        """Whether the node shows anything of a career, so a student needs one to see it.
+
+        Asked on every screen shown; the templates are parsed once per node.
+        """
+        if node_id not in self._uses_profile:
+            node = self.nodes[node_id]
+            sources = [node.text]
+            for button in node.all_buttons():
+                sources += button.templates().values()
+            self._uses_profile[node_id] = any(
+                "profile" in meta.find_undeclared_variables(self._text_env.parse(source))
+                for source in sources
+            )
+        return self._uses_profile[node_id]
 
     def message(self, name: str, context: Mapping[str, Any]) -> str:
         return self.template(self.messages[name]).render(context).strip()
