@@ -23,7 +23,7 @@ from bot.content.models import Profile
 from bot.content.questions import load_questions
 from bot.content.yaml_source import SourceError, SourceErrors
 from bot.db.engine import create_engine, create_session_factory
-from bot.db.fsm_storage import DatabaseStorage
+from bot.db.fsm_storage import DatabaseStorage, RecordCache
 from bot.db.models import Student
 from bot.engine.dialogs import Contract, Dialogs, Screen, load_dialogs
 from bot.handlers import (
@@ -38,7 +38,12 @@ from bot.handlers import (
     stats,
     tour,
 )
-from bot.middlewares import DatabaseSessionMiddleware, PendingInputMiddleware, StudentMiddleware
+from bot.middlewares import (
+    CommitBeforeTelegramMiddleware,
+    DatabaseSessionMiddleware,
+    PendingInputMiddleware,
+    StudentMiddleware,
+)
 from bot.samples import FEATURE_SAMPLES
 from bot.services.broadcast import BroadcastService
 from bot.services.checklist import ChecklistService
@@ -171,7 +176,9 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     if session is None:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     token = settings.bot_token.get_secret_value() if settings.bot_token else "1:standin"
-    return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    bot = Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    bot.session.middleware(CommitBeforeTelegramMiddleware())
+    return bot
 
 
 def render_answer(content: Content, question: str, career: str | None) -> tuple[Screen, Answer]:
@@ -184,12 +191,14 @@ def render_answer(content: Content, question: str, career: str | None) -> tuple[
     return content.dialogs.render(f"answer_{answer.intent}", context), answer
 
 
-def create_storage(settings: Settings) -> BaseStorage:
-    """FSM state lives in Redis when REDIS_URL is set, else in the database: never in memory,
-    so a student half way through typing a note keeps their place across a restart."""
+def create_storage(settings: Settings, database: Database) -> BaseStorage:
+    """FSM state lives in Redis when REDIS_URL is set, else in the database: never only in
+    memory, so a student half way through typing a note keeps their place across a restart.
+    On SQLite, which one process serves, what was read is also kept in memory."""
     if settings.redis_url:
         return RedisStorage.from_url(settings.redis_url)
-    return DatabaseStorage.connect(settings.database_url)
+    cache = RecordCache() if database.engine.dialect.name == "sqlite" else None
+    return DatabaseStorage(database.session_factory, cache=cache)
 
 
 def build_dispatcher(
@@ -221,7 +230,7 @@ def build_dispatcher(
         database.session_factory, tour_service, project_service, settings.nudge_after_days
     )
     dispatcher = Dispatcher(
-        storage=storage or create_storage(settings),
+        storage=storage or create_storage(settings, database),
         settings=settings,
         catalog=content.catalog,
         dialogs=content.dialogs,

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import Content, Database, build_dispatcher, create_bot, load_content, render_answer
@@ -92,6 +93,10 @@ def cmd_webhook(settings: Settings, args: argparse.Namespace) -> None:
     if settings.bot_token is None or settings.webhook_secret is None or not settings.webhook_url:
         raise CommandFailed(
             "settings BOT_TOKEN, WEBHOOK_URL and WEBHOOK_SECRET are required in webhook mode"
+        )
+    if args.workers > 1 and make_url(settings.database_url).get_backend_name() == "sqlite":
+        raise CommandFailed(
+            "several workers need PostgreSQL (and REDIS_URL): SQLite serves one process"
         )
     _content(settings)
     upgrade(settings.database_url)

@@ -1,26 +1,63 @@
-"""Per-update plumbing: one database session, and the student behind the update."""
+"""Per-update plumbing: one database session, the student behind the update, and the
+transaction ended before the bot talks to Telegram."""
 
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
 from aiogram.fsm.context import FSMContext
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.db.engine import update_session
 from bot.services.students import Visitor, touch_student
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class DatabaseSessionMiddleware(BaseMiddleware):
+    """One session per update. What the update wrote is committed when it has been handled
+    (and before each Bot API call, below); an update that failed is rolled back."""
+
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self.session_factory = session_factory
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         async with self.session_factory() as session:
             data["session"] = session
-            return await handler(event, data)
+            token = update_session.set(session)
+            try:
+                result = await handler(event, data)
+                if session.in_transaction():
+                    await session.commit()
+                return result
+            finally:
+                update_session.reset(token)
+
+
+class CommitBeforeTelegramMiddleware(BaseRequestMiddleware):
+    """Ends the update's transaction before each Bot API call.
+
+    What the student did is stored before they see the answer to it, and no database
+    connection waits on Telegram: on SQLite there is one, shared by every update.
+    """
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        session = update_session.get()
+        if session is not None and session.in_transaction():
+            await session.commit()
+        return await make_request(bot, method)
 
 
 class StudentMiddleware(BaseMiddleware):
@@ -47,6 +84,8 @@ class PendingInputMiddleware(BaseMiddleware):
         moved_on = isinstance(event, CallbackQuery) or (
             isinstance(event, Message) and (event.text or "").startswith("/")
         )
-        if state is not None and moved_on and await state.get_state() is not None:
+        # aiogram's FSM middleware has read the state already (raw_state): no second read.
+        if state is not None and moved_on and data.get("raw_state") is not None:
             await state.set_state(None)
+            data["raw_state"] = None
         return await handler(event, data)

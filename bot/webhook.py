@@ -90,7 +90,7 @@ def create_app(settings: Settings, content: Content, bot: Bot | None = None) -> 
     pin_response_models()
     database = Database.connect(settings.database_url)
     bot = bot or create_bot(settings)
-    dispatcher = build_dispatcher(settings, content, database, create_storage(settings))
+    dispatcher = build_dispatcher(settings, content, database, create_storage(settings, database))
     app = web.Application()
     # First of the shutdown hooks: the bot session, the jobs and the storage stay open until
     # the updates in hand are finished (aiohttp runs on_shutdown before it waits for them).

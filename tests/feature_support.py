@@ -287,26 +287,34 @@ async def do_steps(conversation: Conversation, profile: Profile, upto: int) -> N
             await go_to_step(conversation, number + 1)
 
 
+STICKER = {
+    "sticker": {
+        "file_id": "AgADBAAD",
+        "file_unique_id": "AQADBAAD",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+    }
+}
+
 # What the bot answers with: a message sent or edited, or a button press answered.
 ANSWER_METHODS = frozenset({"sendMessage", "editMessageText", "answerCallbackQuery"})
 
 
 @asynccontextmanager
-async def at_each_answer(
-    harness: BotHarness, read: Callable[[], Awaitable[Any]]
+async def before_each_call(
+    harness: BotHarness, observe: Callable[[Any], Awaitable[Any]]
 ) -> AsyncIterator[list[Any]]:
-    """Runs `read` (a query on its own connection) each time the bot is about to answer, and
-    collects the results: what anyone else could see in the database at that moment.
-
-    Only the stand-in Bot API is wrapped; the handlers run unchanged.
-    """
+    """Runs `observe(method)` each time a Bot API call is about to reach the stand-in, and
+    collects what it returns. Only the stand-in is wrapped; the bot runs unchanged."""
     session = harness.bot.session
     original = session.make_request
     seen: list[Any] = []
 
     async def make_request(bot: Any, method: Any, timeout: int | None = None) -> Any:
-        if method.__api_method__ in ANSWER_METHODS:
-            seen.append(await read())
+        seen.append(await observe(method))
         return await original(bot, method, timeout)
 
     session.make_request = make_request  # type: ignore[method-assign]
@@ -314,3 +322,20 @@ async def at_each_answer(
         yield seen
     finally:
         del session.make_request
+
+
+@asynccontextmanager
+async def at_each_answer(
+    harness: BotHarness, read: Callable[[], Awaitable[Any]]
+) -> AsyncIterator[list[Any]]:
+    """Runs `read` (a query on its own connection) each time the bot is about to answer, and
+    collects the results: what anyone else could see in the database at that moment."""
+
+    answers: list[Any] = []
+
+    async def observe(method: Any) -> None:
+        if method.__api_method__ in ANSWER_METHODS:
+            answers.append(await read())
+
+    async with before_each_call(harness, observe):
+        yield answers

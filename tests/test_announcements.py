@@ -42,20 +42,17 @@ from tests.cohort_support import (
     wait_until,
 )
 from tests.conftest import BotHarness
-from tests.feature_support import assert_no_error, profile_of, scalars, screen, student
+from tests.feature_support import (
+    STICKER,
+    assert_no_error,
+    before_each_call,
+    profile_of,
+    scalars,
+    screen,
+    student,
+)
 from tests.tour_support import plain, texts
 
-STICKER = {
-    "sticker": {
-        "file_id": "AgADBAAD",
-        "file_unique_id": "AQADBAAD",
-        "type": "regular",
-        "width": 512,
-        "height": 512,
-        "is_animated": False,
-        "is_video": False,
-    }
-}
 TEXT = "Workshop moved to Friday 15:00 in room 204. Bring headphones!"
 
 
@@ -375,3 +372,25 @@ async def test_members_who_left_or_joined_later(harness: BotHarness) -> None:
     assert lines(progress_message(harness, announcement)) == progress_lines(2, 0, 0)
     rows = await scalars(harness, select(Student.telegram_id).where(Student.cohort_id == other.id))
     assert list(rows) == [ids[0]]
+
+
+async def test_the_sender_holds_no_database_connection_while_telegram_answers(
+    harness: BotHarness,
+) -> None:
+    """On SQLite every update shares one connection: a sender keeping it through each send
+    would stall every student for as long as Telegram takes to answer."""
+    lee, cohort, ids = await class_of(harness, 6)
+    pool = harness.database.engine.pool
+
+    async def checked_out(method: Any) -> int | None:
+        return pool.checkedout() if getattr(method, "chat_id", None) in ids else None
+
+    await prepare_announcement(lee, cohort.name, TEXT, NO_BUTTON)
+    async with before_each_call(harness, checked_out) as seen:
+        assert_no_error(await lee.press(SEND_NOW))
+
+        async def all_sent() -> bool:  # watches the stand-in only: no query of its own
+            return all(copies(harness, member, TEXT) == 1 for member in ids)
+
+        await wait_until(all_sent, "every member's copy")
+    assert [count for count in seen if count is not None] == [0] * len(ids)

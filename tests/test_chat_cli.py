@@ -137,3 +137,18 @@ def test_chat_plays_the_student_given_on_the_command_line(tmp_path: Path) -> Non
     assert again.returncode == 0, again.stderr
     assert "Welcome back, Ana!" in again.stdout
     assert len(students(database)) == 1
+
+
+def test_several_webhook_workers_on_sqlite_are_refused(tmp_path: Path) -> None:
+    env = clean_env(
+        tmp_path,
+        BOT_TOKEN="123:TEST",
+        WEBHOOK_URL="https://bot.example.org/telegram",
+        WEBHOOK_SECRET="s3cret",
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+    )
+    result = run_careerbot("webhook", "--workers", "2", cwd=tmp_path, env=env)
+    assert result.returncode != 0
+    assert "several workers need PostgreSQL" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "bot.db").exists(), "refused before touching the database"

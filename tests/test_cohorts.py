@@ -61,6 +61,7 @@ from tests.cohort_support import (
 from tests.conftest import BotHarness
 from tests.feature_support import (
     DIALOGS,
+    STICKER,
     assert_no_error,
     count,
     profile_of,
@@ -69,18 +70,6 @@ from tests.feature_support import (
     toasts,
 )
 from tests.tour_support import plain, texts
-
-STICKER = {
-    "sticker": {
-        "file_id": "AgADBAAD",
-        "file_unique_id": "AQADBAAD",
-        "type": "regular",
-        "width": 512,
-        "height": 512,
-        "is_animated": False,
-        "is_video": False,
-    }
-}
 
 
 @pytest.fixture

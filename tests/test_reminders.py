@@ -2,6 +2,7 @@
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -19,6 +20,7 @@ from tests.feature_support import (
     REMIND_ON,
     assert_no_error,
     at_each_answer,
+    before_each_call,
     do_steps,
     profile_of,
     project,
@@ -343,3 +345,20 @@ async def test_a_student_who_comes_back_after_blocking_can_be_nudged_again(
     report = await reminders(harness).send_due(harness.bot, now=idle_deadline(harness))
     assert report.sent == 1
     assert len(nudges(harness, SAM, before)) == 1
+
+
+async def test_a_nudge_holds_no_database_connection_while_telegram_answers(
+    harness: BotHarness, profile: Profile
+) -> None:
+    await project_with_first_step_done(harness, profile, SAM)
+    await opt_in(harness.user(SAM), profile)
+    await harness.dispatcher.workflow_data["jobs"].stop()  # nothing else uses the pool now
+    pool = harness.database.engine.pool
+
+    async def checked_out(_method: Any) -> int:
+        return pool.checkedout()
+
+    async with before_each_call(harness, checked_out) as seen:
+        report = await reminders(harness).send_due(harness.bot, now=idle_deadline(harness))
+    assert report.sent == 1
+    assert seen == [0]

@@ -1,6 +1,8 @@
-"""Engine and session factory: SQLite in WAL mode with a busy timeout, or PostgreSQL via asyncpg."""
+"""Engine and session factory: SQLite in WAL mode with one connection run on the event loop's
+thread, or PostgreSQL via asyncpg; and the session of the update being handled."""
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,13 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.db.sqlite_inline import inline_connector
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+# The database session of the update being handled, set by the session middleware: the FSM
+# storage works inside it, and the Bot API middleware ends its transaction before each call.
+update_session: ContextVar[AsyncSession | None] = ContextVar("update_session", default=None)
 
 
 def _sqlite_pragmas(foreign_keys: bool) -> Callable[[Any, Any], None]:
@@ -31,14 +39,23 @@ def _sqlite_pragmas(foreign_keys: bool) -> Callable[[Any, Any], None]:
 def create_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngine:
     """The engine for `database_url`.
 
+    SQLite gets one connection, used in place on the event loop (`bot.db.sqlite_inline`):
+    SQLite lets one transaction write at a time, and several connections of one process
+    waiting for each other's lock poll and sleep (up to 100 ms a time), so under load the bot
+    idled while updates queued. With one connection, updates queue for it in the pool, in
+    order; and one connection can never wait for a lock that the process itself holds.
+
     `foreign_keys=False` is for migrations only: SQLite rebuilds a table to alter it, and
     dropping the old copy with foreign keys on would cascade-delete every row that points at it.
     """
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        if url.database:
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url)
+        if not url.database or url.database == ":memory:":
+            raise ValueError("SQLite needs a file: sqlite+aiosqlite:///path/to/careerbot.db")
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(
+            url, async_creator=inline_connector(url.database), pool_size=1, max_overflow=0
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(foreign_keys))
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)

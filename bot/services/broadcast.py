@@ -239,6 +239,8 @@ class BroadcastService:
             cohort = await session.get(Cohort, announcement.cohort_id)
             if delivery is None or student is None or cohort is None:
                 return False
+            # Ends the read: no connection is held while Telegram answers (SQLite has one).
+            await session.commit()
             status = await self._send_to(bot, announcement, cohort, student)
             delivery.status = status
             delivery.updated_at = utcnow()

@@ -142,8 +142,8 @@ class ChecklistService:
         )
         # Only forward: an old button of an earlier sign doesn't move the student back.
         attempt.cursor = max(attempt.cursor, index + 1)
-        await session.commit()
-        question = await self._question(session, attempt, profile)
+        answers[index] = answer
+        question = self._question_at(attempt, profile, answers)
         return question or await self._finish(session, student, attempt, profile)
 
     async def back(
@@ -218,8 +218,12 @@ class ChecklistService:
         self, session: AsyncSession, attempt: ChecklistAttempt, profile: Profile
     ) -> Question | None:
         """The sign at the attempt's cursor, or None when every sign is answered."""
+        return self._question_at(attempt, profile, await self._answers(session, attempt))
+
+    def _question_at(
+        self, attempt: ChecklistAttempt, profile: Profile, answers: dict[int, str]
+    ) -> Question | None:
         signs = signs_of(profile)
-        answers = await self._answers(session, attempt)
         first_open = next((sign.index for sign in signs if sign.index not in answers), None)
         if first_open is None:
             return None

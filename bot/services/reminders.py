@@ -82,6 +82,8 @@ class ReminderService:
             context = self.tour.context(student, step=current)
             context["profile"] = profile
             screen = self.tour.dialogs.render("nudge", context)
+            # Ends the read: no connection is held while Telegram answers (SQLite has one).
+            await session.commit()
             try:
                 await _send_with_retry(bot, student.telegram_id, screen)
                 report.sent += 1
