@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
@@ -56,6 +55,7 @@ from bot.services.questions import FALLBACK, Answer, QuestionService
 from bot.services.reminders import ReminderService
 from bot.services.stats import StatsService
 from bot.services.tour import CAREER_LIST_NODE, HOME_NODE, Provider, TourService
+from bot.telegram_client import JsonAiohttpSession
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ class Database:
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     """A Bot for the configured server; a stand-in session replaces the network in chat/tests."""
     if session is None:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        session = JsonAiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     token = settings.bot_token.get_secret_value() if settings.bot_token else "1:standin"
     bot = Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     bot.session.middleware(CommitBeforeTelegramMiddleware())
