@@ -4,12 +4,28 @@ from typing import Any, cast
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
+from aiogram.types import InputFile
 from aiohttp import ClientError, ClientTimeout
 
 JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def json_params(
+    session: BaseSession, bot: Bot, method: TelegramMethod[Any]
+) -> tuple[dict[str, Any], dict[str, InputFile]]:
+    """A method's parameters as JSON values, and the files it uploads (named in the parameters
+    as `attach://<name>`)."""
+    files: dict[str, InputFile] = {}
+    params: dict[str, Any] = {}
+    for key, value in method.model_dump(warnings=False).items():
+        prepared = session.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+        if prepared is not None:
+            params[key] = prepared
+    return params, files
 
 
 class JsonAiohttpSession(AiohttpSession):
@@ -23,12 +39,7 @@ class JsonAiohttpSession(AiohttpSession):
     async def make_request(
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
     ) -> TelegramType:
-        files: dict[str, Any] = {}
-        params: dict[str, Any] = {}
-        for key, value in method.model_dump(warnings=False).items():
-            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
-            if prepared is not None:
-                params[key] = prepared
+        params, files = json_params(self, bot, method)
         if files:
             return await super().make_request(bot, method, timeout)
         session = await self.create_session()

@@ -10,6 +10,7 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import InputFile
 
 from bot.standin.telegram import FakeTelegram
+from bot.telegram_client import json_params
 
 
 class StandInSession(BaseSession):
@@ -20,12 +21,7 @@ class StandInSession(BaseSession):
     async def make_request(
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
     ) -> TelegramType:
-        files: dict[str, InputFile] = {}
-        params: dict[str, Any] = {}
-        for key, value in method.model_dump(warnings=False).items():
-            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
-            if prepared is not None:
-                params[key] = prepared
+        params, files = json_params(self, bot, method)
         file_bytes = {name: await _read(file, bot) for name, file in files.items()}
         body = self.telegram.handle(method.__api_method__, params, file_bytes)
         status = body.pop("status")
