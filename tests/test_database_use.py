@@ -101,6 +101,16 @@ def test_a_read_that_raced_a_write_is_not_kept() -> None:
     assert cache.get("k") == ("Flow:typing", {})
 
 
+def test_forgetting_old_generations_does_not_let_a_raced_read_in() -> None:
+    cache = RecordCache(size=2)
+    generation = cache.generation("k")  # a read starts…
+    cache.drop("k")  # …a write lands…
+    for number in range(10):  # …and enough other writes that old generations are forgotten
+        cache.drop(f"other-{number}")
+    cache.keep("k", EMPTY, generation)
+    assert cache.get("k") is None
+
+
 def test_the_cache_keeps_the_most_recently_used_records() -> None:
     cache = RecordCache(size=2)
     for key in ("a", "b"):

@@ -27,13 +27,15 @@ class RecordCache:
     query on nearly every update. Valid only where this process is the only writer of the
     records (SQLite, which one process serves). A write drops its key; a read that raced a
     write is not kept: each write moves the key's generation, and a read keeps what it found
-    only if the generation did not move meanwhile.
+    only if the generation did not move meanwhile. Generations of keys no longer cached are
+    forgotten now and then; the epoch moves with them, so reads under way are not kept.
     """
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self.size = size
         self._records: OrderedDict[str, Record] = OrderedDict()
         self._generations: dict[str, int] = {}
+        self._epoch = 0
 
     def get(self, key: str) -> Record | None:
         record = self._records.get(key)
@@ -41,21 +43,23 @@ class RecordCache:
             self._records.move_to_end(key)
         return record
 
-    def generation(self, key: str) -> int:
-        return self._generations.get(key, 0)
+    def generation(self, key: str) -> tuple[int, int]:
+        return self._epoch, self._generations.get(key, 0)
 
-    def keep(self, key: str, record: Record, generation: int) -> None:
-        if self._generations.get(key, 0) != generation:
+    def keep(self, key: str, record: Record, generation: tuple[int, int]) -> None:
+        if self.generation(key) != generation:
             return
         self._records[key] = record
         self._records.move_to_end(key)
         while len(self._records) > self.size:
-            old_key, _ = self._records.popitem(last=False)
-            self._generations.pop(old_key, None)
+            self._records.popitem(last=False)
 
     def drop(self, key: str) -> None:
         self._generations[key] = self._generations.get(key, 0) + 1
         self._records.pop(key, None)
+        if len(self._generations) > 2 * self.size:
+            self._generations = {k: g for k, g in self._generations.items() if k in self._records}
+            self._epoch += 1
 
 
 class DatabaseStorage(BaseStorage):
@@ -102,7 +106,7 @@ class DatabaseStorage(BaseStorage):
         if session is not None:
             # Might see this update's own uncommitted write: not for the cache.
             return await self._load(session, record_key)
-        generation = self._cache.generation(record_key) if self._cache is not None else 0
+        generation = self._cache.generation(record_key) if self._cache is not None else (0, 0)
         async with self.session_factory() as own:
             record = await self._load(own, record_key)
         if self._cache is not None:
