@@ -40,6 +40,7 @@ from bot.handlers import (
 from bot.middlewares import (
     CommitBeforeTelegramMiddleware,
     DatabaseSessionMiddleware,
+    KeepResponseModelsMiddleware,
     PendingInputMiddleware,
     StudentMiddleware,
 )
@@ -177,6 +178,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
         session = JsonAiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     token = settings.bot_token.get_secret_value() if settings.bot_token else "1:standin"
     bot = Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    bot.session.middleware(KeepResponseModelsMiddleware())
     bot.session.middleware(CommitBeforeTelegramMiddleware())
     return bot
 

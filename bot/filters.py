@@ -1,11 +1,38 @@
-"""Role checks as aiogram filters: evaluated on every update, buttons included."""
+"""The bot's aiogram filters.
 
+Every filter here is a coroutine: aiogram runs a plain (synchronous) filter, a magic filter or a
+bare FSM state included, in a worker thread, and routers check their filters on every update
+that passes them. A thread hop per check cost more than the rest of routing.
+"""
+
+from aiogram.enums import ChatType
 from aiogram.filters import Filter
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.services.roles import Role, Viewer, role_of
+
+
+class PrivateChat(Filter):
+    """Passes updates from a private chat; for a button, the chat of the message it is on."""
+
+    async def __call__(self, event: TelegramObject, event_chat: Chat | None = None) -> bool:
+        return event_chat is not None and event_chat.type == ChatType.PRIVATE
+
+
+class SlashCommand(Filter):
+    """A message that is a command, known or not."""
+
+    async def __call__(self, message: Message) -> bool:
+        return (message.text or "").startswith("/")
+
+
+class PlainText(Filter):
+    """Typed text that is not a command."""
+
+    async def __call__(self, message: Message) -> bool:
+        return bool(message.text) and not (message.text or "").startswith("/")
 
 
 class IsStaff(Filter):

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from bot.app import Database, load_content
+from bot.app import Content, Database, load_content
 from bot.config import Settings
 from bot.db.models import Event, Student
 from bot.services.tour import CAREER_LIST_NODE
@@ -501,3 +501,31 @@ async def test_second_career_whole_tour_renders(two_careers: BotHarness) -> None
         assert not missing, f"section {node_id!r} does not show {missing}"
     for press in walk.presses:
         assert_clean(press.replies)
+
+
+def test_text_without_template_syntax_renders_as_jinja_would(content: Content) -> None:
+    """Static text skips Jinja (`Dialogs.render_text`): the result must be the same."""
+    dialogs = content.dialogs
+    node_sources = [node.text for node in dialogs.nodes.values()] + [
+        source
+        for node in dialogs.nodes.values()
+        for button in node.all_buttons()
+        for source in button.templates().values()
+        if source
+    ]
+    sources = [
+        *dialogs.messages.values(),
+        *dialogs.labels.values(),
+        *node_sources,
+        "Tom & Jerry <3",
+        "two lines\nend\n",
+        "ends with blank lines\n\n",
+        "",
+    ]
+    static = [source for source in sources if "{" not in source]
+    assert len(static) > 10
+    for source in static:
+        for html in (True, False):
+            assert dialogs.render_text(source, {}, html=html) == dialogs.template(
+                source, html=html
+            ).render({})

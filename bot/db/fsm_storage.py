@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.engine import update_session
 from bot.db.models import FsmRecord
-from bot.db.upsert import upsert
+from bot.db.upsert import upsert_returning
 
 # (state, data) of one key; (None, {}) when nothing is stored.
 Record = tuple[str | None, dict[str, Any]]
@@ -138,11 +138,11 @@ class DatabaseStorage(BaseStorage):
     ) -> None:
         """Upserts one field; a record left with no state and no data is deleted."""
         row = {"key": record_key, "user_id": key.user_id, "state": None, "data": {}, **values}
-        await upsert(session, FsmRecord, row, ["key"], values)
-        record = await session.get(FsmRecord, record_key, populate_existing=True)
-        if record is not None and record.state is None and not record.data:
-            await session.delete(record)
-            await session.flush()
+        stored = await upsert_returning(
+            session, FsmRecord, row, ["key"], values, [FsmRecord.state, FsmRecord.data]
+        )
+        if stored.state is None and not stored.data:
+            await session.execute(delete(FsmRecord).where(FsmRecord.key == record_key))
 
 
 async def forget_user(session: AsyncSession, user_id: int) -> None:

@@ -3,11 +3,27 @@ write the same row once."""
 
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from bot.db.models import Base
+
+
+def _statement(
+    session: AsyncSession,
+    model: type[Base],
+    values: dict[str, Any],
+    conflict: list[str],
+    update: dict[str, Any] | None,
+) -> Any:
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(model).values(values)
+    if update:
+        return statement.on_conflict_do_update(index_elements=conflict, set_=update)
+    return statement.on_conflict_do_nothing(index_elements=conflict)
 
 
 async def upsert(
@@ -21,11 +37,18 @@ async def upsert(
 
     Returns whether a row was inserted or changed.
     """
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(model).values(values)
-    if update:
-        statement = statement.on_conflict_do_update(index_elements=conflict, set_=update)
-    else:
-        statement = statement.on_conflict_do_nothing(index_elements=conflict)
-    result = await session.execute(statement)
+    result = await session.execute(_statement(session, model, values, conflict, update))
     return bool(getattr(result, "rowcount", 0))
+
+
+async def upsert_returning(
+    session: AsyncSession,
+    model: type[Base],
+    values: dict[str, Any],
+    conflict: list[str],
+    update: dict[str, Any],
+    returning: list[QueryableAttribute[Any]],
+) -> Row[Any]:
+    """Inserts `values`, or applies `update` on a conflict; returns the row as it now is."""
+    statement = _statement(session, model, values, conflict, update).returning(*returning)
+    return (await session.execute(statement)).one()

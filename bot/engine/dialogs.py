@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from bot.content.catalog import Catalog
 from bot.content.models import Profile
 from bot.content.yaml_source import Location, SourceError, SourceErrors, YamlDocument, read_yaml
-from bot.engine.callbacks import ActionCallback, NodeCallback
+from bot.engine.callbacks import action_data, node_data
 from bot.engine.schema import Button, Command, DialogFile, Node
 from bot.engine.text import split_message
 
@@ -80,6 +80,13 @@ class Dialogs:
             self._templates[key] = env.from_string(source)
         return self._templates[key]
 
+    def render_text(self, source: str, context: Mapping[str, Any], *, html: bool = True) -> str:
+        """The template rendered. Text without template syntax (most labels) is its own
+        rendering, as Jinja would give it, without Jinja's set-up for every render."""
+        if "{" not in source:
+            return source.removesuffix("\n")
+        return self.template(source, html=html).render(context)
+
     def uses_profile(self, node_id: str) -> bool:
         """Whether the node shows anything of a career, so a student needs one to see it.
 
@@ -97,14 +104,14 @@ class Dialogs:
         return self._uses_profile[node_id]
 
     def message(self, name: str, context: Mapping[str, Any]) -> str:
-        return self.template(self.messages[name]).render(context).strip()
+        return self.render_text(self.messages[name], context).strip()
 
     def label(self, name: str, context: Mapping[str, Any]) -> str:
-        return self.template(self.labels[name], html=False).render(context).strip()
+        return self.render_text(self.labels[name], context, html=False).strip()
 
     def render(self, node_id: str, context: Mapping[str, Any]) -> Screen:
         node = self.nodes[node_id]
-        text = self.template(node.text).render(context)
+        text = self.render_text(node.text, context)
         rows = self._button_rows(node, context)
         rows.extend(self._footer(node, context))
         keyboard = InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
@@ -145,24 +152,24 @@ class Dialogs:
         return self._expressions[source]
 
     def _button(self, button: Button, context: Mapping[str, Any]) -> InlineKeyboardButton:
-        label = self.template(button.label, html=False).render(context).strip()
+        label = self.render_text(button.label, context, html=False).strip()
         if button.goto is not None:
-            data = NodeCallback(node=button.goto).pack()
+            data = node_data(button.goto)
         else:
-            arg = self.template(button.arg, html=False).render(context).strip()
-            data = ActionCallback(name=button.action or "", arg=arg).pack()
+            arg = self.render_text(button.arg, context, html=False).strip()
+            data = action_data(button.action or "", arg)
         return InlineKeyboardButton(text=label, callback_data=data)
 
     def _footer(self, node: Node, context: Mapping[str, Any]) -> list[list[InlineKeyboardButton]]:
         if node.parent is None:
             return []
         home = InlineKeyboardButton(
-            text=self.label("home", context), callback_data=NodeCallback(node=self.home).pack()
+            text=self.label("home", context), callback_data=node_data(self.home)
         )
         if node.parent == self.home:
             return [[home]]
         back = InlineKeyboardButton(
-            text=self.label("back", context), callback_data=NodeCallback(node=node.parent).pack()
+            text=self.label("back", context), callback_data=node_data(node.parent)
         )
         return [[back, home]]
 

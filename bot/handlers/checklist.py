@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Student
 from bot.engine.callbacks import ActionCallback
+from bot.filters import PrivateChat
 from bot.handlers.tour import show_changed_menu
 from bot.screens import replace_with_screen
 from bot.services.checklist import ChecklistService, Question, Result
@@ -103,7 +104,7 @@ async def back(
 
 def create_router() -> Router:
     router = Router(name="checklist")
-    router.callback_query.filter(F.message.chat.type == "private")
+    router.callback_query.filter(PrivateChat())
     router.callback_query.register(
         start_or_resume, ActionCallback.filter(F.name.in_({START, RESUME}))
     )

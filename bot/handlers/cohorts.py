@@ -10,7 +10,7 @@ import uuid
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Announcement, Cohort, Student
 from bot.engine.callbacks import ActionCallback
-from bot.filters import IsStaff
+from bot.filters import IsStaff, PrivateChat, SlashCommand
 from bot.screens import answer_with_screen, replace_with_screen, send_screen
 from bot.services.broadcast import TEXT_LIMIT, BroadcastService, Progress, clean_text
 from bot.services.cohorts import CohortService, clean_name, qr_png
@@ -339,22 +339,22 @@ async def manage_leads(
 
 def create_router() -> Router:
     router = Router(name="cohorts")
-    router.message.filter(F.chat.type == "private")
-    router.callback_query.filter(F.message.chat.type == "private")
+    router.message.filter(PrivateChat())
+    router.callback_query.filter(PrivateChat())
     staff, admin = IsStaff(), IsStaff(admin_only=True)
     router.message.register(manage_leads, Command("leads", "addlead", "removelead"), admin)
     router.message.register(list_cohorts, Command("cohorts"), staff)
     router.message.register(
         receive_cohort_name,
-        StaffInput.cohort_name,
-        ~F.text.startswith("/"),
+        StateFilter(StaffInput.cohort_name),
+        ~SlashCommand(),
         staff,
     )
     router.message.register(
-        receive_cohort_name, StaffInput.cohort_rename, ~F.text.startswith("/"), staff
+        receive_cohort_name, StateFilter(StaffInput.cohort_rename), ~SlashCommand(), staff
     )
     router.message.register(
-        receive_announcement, StaffInput.announcement, ~F.text.startswith("/"), staff
+        receive_announcement, StateFilter(StaffInput.announcement), ~SlashCommand(), staff
     )
     router.callback_query.register(list_cohorts, ActionCallback.filter(F.name == COHORTS), staff)
     router.callback_query.register(new_cohort, ActionCallback.filter(F.name == NEW), staff)

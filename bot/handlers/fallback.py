@@ -3,11 +3,12 @@
 This router is included last.
 """
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Student
+from bot.filters import PrivateChat, SlashCommand
 from bot.handlers.tour import show_changed_menu
 from bot.screens import answer_with_screen
 from bot.services.tour import TourService
@@ -50,10 +51,10 @@ async def group_chat(message: Message, tour: TourService) -> None:
 
 def create_router() -> Router:
     router = Router(name="fallback")
-    private = F.chat.type == "private"
-    router.callback_query.register(unknown_button, F.message.chat.type == "private")
+    private = PrivateChat()
+    router.callback_query.register(unknown_button, private)
     router.callback_query.register(button_elsewhere)
-    router.message.register(unknown_command, private, F.text.startswith("/"))
+    router.message.register(unknown_command, private, SlashCommand())
     router.message.register(unsupported_message, private)
     router.message.register(group_chat)
     return router

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import Student
 from bot.engine.callbacks import ActionCallback
 from bot.engine.dialogs import Screen
+from bot.filters import PrivateChat
 from bot.handlers.tour import show_changed_menu
 from bot.screens import answer_with_screen, replace_with_screen
 from bot.services.privacy import PrivacyService
@@ -54,8 +55,8 @@ async def forget(
 
 def create_router() -> Router:
     router = Router(name="privacy")
-    router.message.filter(F.chat.type == "private")
-    router.callback_query.filter(F.message.chat.type == "private")
+    router.message.filter(PrivateChat())
+    router.callback_query.filter(PrivateChat())
     router.message.register(my_data, Command("mydata"))
     router.message.register(ask_to_forget, Command("forget"))
     router.callback_query.register(forget, ActionCallback.filter(F.name == FORGET))

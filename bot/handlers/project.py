@@ -1,7 +1,7 @@
 """The starter project: steps, notes typed as messages, iterations and the reminder opt-in."""
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.content.models import Profile
 from bot.db.models import Student
 from bot.engine.callbacks import ActionCallback
+from bot.filters import PrivateChat, SlashCommand
 from bot.handlers.tour import show_changed_menu
 from bot.screens import answer_with_screen, replace_with_screen
 from bot.services.project import NOTE_LIMIT, NoteRefused, ProjectService, StepView, clean_note
@@ -215,10 +216,10 @@ async def progress(
 
 def create_router() -> Router:
     router = Router(name="project")
-    router.callback_query.filter(F.message.chat.type == "private")
-    router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(PrivateChat())
+    router.message.filter(PrivateChat())
     router.message.register(progress, Command("progress"))
-    router.message.register(receive_note, ProjectInput.note, ~F.text.startswith("/"))
+    router.message.register(receive_note, StateFilter(ProjectInput.note), ~SlashCommand())
     router.callback_query.register(start, ActionCallback.filter(F.name == START))
     router.callback_query.register(open_step, ActionCallback.filter(F.name == STEP))
     router.callback_query.register(mark_done, ActionCallback.filter(F.name == DONE))

@@ -1,10 +1,11 @@
 """Free text that is no command and no expected input is a question, answered from content."""
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Student
+from bot.filters import PlainText, PrivateChat
 from bot.screens import answer_with_screen
 from bot.services.questions import QuestionService, record_question
 from bot.services.tour import TourService
@@ -28,6 +29,6 @@ async def answer_question(
 
 def create_router() -> Router:
     router = Router(name="questions")
-    router.message.filter(F.chat.type == "private")
-    router.message.register(answer_question, F.text, ~F.text.startswith("/"))
+    router.message.filter(PrivateChat())
+    router.message.register(answer_question, PlainText())
     return router

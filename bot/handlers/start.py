@@ -2,12 +2,13 @@
 
 import re
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Student
+from bot.filters import PrivateChat
 from bot.screens import answer_with_screen
 from bot.services.cohorts import CohortService, JoinOutcome
 from bot.services.students import record_event
@@ -73,7 +74,7 @@ async def info_page(
 
 def create_router() -> Router:
     router = Router(name="start")
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PrivateChat())
     router.message.register(start, CommandStart())
     router.message.register(menu, Command("menu"))
     router.message.register(info_page, Command("help", "privacy"))

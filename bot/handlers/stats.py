@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Student, utcnow
 from bot.engine.callbacks import ActionCallback
-from bot.filters import IsStaff
+from bot.filters import IsStaff, PrivateChat
 from bot.screens import send_screen
 from bot.services.export import ExportService
 from bot.services.roles import Viewer
@@ -171,8 +171,8 @@ async def preload_charts() -> None:
 def create_router() -> Router:
     router = Router(name="stats")
     router.startup.register(preload_charts)
-    router.message.filter(F.chat.type == "private")
-    router.callback_query.filter(F.message.chat.type == "private")
+    router.message.filter(PrivateChat())
+    router.callback_query.filter(PrivateChat())
     staff = IsStaff()
     router.message.register(stats_command, Command("stats"), staff)
     router.message.register(export_command, Command("export"), staff)

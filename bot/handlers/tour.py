@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Student
 from bot.engine.callbacks import ActionCallback, NodeCallback
+from bot.filters import PrivateChat
 from bot.screens import replace_with_screen
 from bot.services.tour import TourService
 
@@ -58,7 +59,7 @@ async def show_changed_menu(
 
 def create_router() -> Router:
     router = Router(name="tour")
-    router.callback_query.filter(F.message.chat.type == "private")
+    router.callback_query.filter(PrivateChat())
     router.callback_query.register(open_node, NodeCallback.filter())
     router.callback_query.register(open_node, ActionCallback.filter(F.name == OPEN))
     router.callback_query.register(choose_career, ActionCallback.filter(F.name == CHOOSE_CAREER))

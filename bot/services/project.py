@@ -83,8 +83,7 @@ class ProjectService:
     async def overview(
         self, session: AsyncSession, student: Student, profile: Profile
     ) -> ProjectOverview:
-        project = await self._project(session, student, profile)
-        steps = await self._views(session, project, profile)
+        project, steps = await self._load(session, student, profile)
         current = next((view for view in steps if not view.done), steps[-1]) if project else None
         return ProjectOverview(project is not None, current, steps)
 
@@ -107,34 +106,21 @@ class ProjectService:
         self, session: AsyncSession, student: Student, profile: Profile, step_id: str
     ) -> StepView | None:
         """A reached step of a started project; None for anything else (a stale button)."""
-        overview = await self.overview(session, student, profile)
-        view = next((view for view in overview.steps if view.step.id == step_id), None)
-        if not overview.started or view is None or not self._reached(view, overview.steps):
-            return None
-        return view
+        project, steps = await self._load(session, student, profile)
+        return self._reached(project, steps, step_id)
 
     async def mark_done(
         self, session: AsyncSession, student: Student, profile: Profile, step_id: str
     ) -> StepView | None:
         """Marks a reached step done, once; returns the step to go on with."""
-        view = await self.step(session, student, profile, step_id)
-        project = await self._project(session, student, profile)
+        project, steps = await self._load(session, student, profile)
+        view = self._reached(project, steps, step_id)
         if view is None or project is None:
             return None
         if not view.done:
-            inserted = await upsert(
-                session,
-                ProjectStepDone,
-                {"project_id": project.id, "step_id": step_id},
-                ["project_id", "step_id"],
-            )
-            if inserted:
-                await record_event(session, student, "step", step_id, commit=False)
-            project.last_activity_at = utcnow()
-            await self._finish_if_complete(session, student, project, profile)
+            await self._complete(session, student, project, profile, step_id)
             await session.commit()
-        overview = await self.overview(session, student, profile)
-        return overview.current
+        return (await self.overview(session, student, profile)).current
 
     async def add_entry(
         self,
@@ -150,8 +136,8 @@ class ProjectService:
         A note on a step that is not repeatable replaces the earlier one and completes the step.
         Returns the step, updated.
         """
-        view = await self.step(session, student, profile, step_id)
-        project = await self._project(session, student, profile)
+        project, steps = await self._load(session, student, profile)
+        view = self._reached(project, steps, step_id)
         if view is None or project is None or seq < 1:
             return None
         if view.step.repeatable:
@@ -166,17 +152,17 @@ class ProjectService:
             if inserted:
                 await record_event(session, student, "iteration", step_id, commit=False)
             project.last_activity_at = utcnow()
-            await session.commit()
-            return await self.step(session, student, profile, step_id)
-        await upsert(
-            session,
-            ProjectEntry,
-            {"project_id": project.id, "step_id": step_id, "seq": 1, "note": note},
-            ["project_id", "step_id", "seq"],
-            {"note": note, "created_at": utcnow()},
-        )
+        else:
+            await upsert(
+                session,
+                ProjectEntry,
+                {"project_id": project.id, "step_id": step_id, "seq": 1, "note": note},
+                ["project_id", "step_id", "seq"],
+                {"note": note, "created_at": utcnow()},
+            )
+            if not view.done:
+                await self._complete(session, student, project, profile, step_id)
         await session.commit()
-        await self.mark_done(session, student, profile, step_id)
         return await self.step(session, student, profile, step_id)
 
     async def set_reminders(
@@ -189,24 +175,18 @@ class ProjectService:
         )
         await record_event(session, student, "reminders", "on" if enabled else "off")
 
-    async def _project(
+    async def _load(
         self, session: AsyncSession, student: Student, profile: Profile
-    ) -> Project | None:
+    ) -> tuple[Project | None, list[StepView]]:
+        """The student's project of this career (None before it is started) and its steps."""
         query = select(Project).where(
             Project.student_id == student.id, Project.career == profile.slug
         )
-        return (await session.execute(query)).scalar_one_or_none()
-
-    async def _views(
-        self, session: AsyncSession, project: Project | None, profile: Profile
-    ) -> list[StepView]:
+        project = (await session.execute(query)).scalar_one_or_none()
         done: set[str] = set()
         entries: dict[str, list[Entry]] = {}
         if project is not None:
-            done_rows = await session.execute(
-                select(ProjectStepDone.step_id).where(ProjectStepDone.project_id == project.id)
-            )
-            done = set(done_rows.scalars())
+            done = await self._done(session, project)
             entry_rows = await session.execute(
                 select(ProjectEntry)
                 .where(ProjectEntry.project_id == project.id)
@@ -216,7 +196,7 @@ class ProjectService:
                 entries.setdefault(row.step_id, []).append(Entry(row.seq, row.note, row.created_at))
         steps = profile.project.steps
         done_count = sum(1 for step in steps if step.id in done)
-        return [
+        views = [
             StepView(
                 step=step,
                 number=number,
@@ -229,18 +209,45 @@ class ProjectService:
             )
             for number, step in enumerate(steps, start=1)
         ]
+        return project, views
 
     @staticmethod
-    def _reached(view: StepView, views: list[StepView]) -> bool:
-        return all(earlier.done for earlier in views[: view.number - 1])
+    async def _done(session: AsyncSession, project: Project) -> set[str]:
+        rows = await session.execute(
+            select(ProjectStepDone.step_id).where(ProjectStepDone.project_id == project.id)
+        )
+        return set(rows.scalars())
 
-    async def _finish_if_complete(
-        self, session: AsyncSession, student: Student, project: Project, profile: Profile
+    @staticmethod
+    def _reached(project: Project | None, views: list[StepView], step_id: str) -> StepView | None:
+        """The step if the project is started and every step before it is done."""
+        view = next((view for view in views if view.step.id == step_id), None)
+        if project is None or view is None:
+            return None
+        return view if all(earlier.done for earlier in views[: view.number - 1]) else None
+
+    async def _complete(
+        self,
+        session: AsyncSession,
+        student: Student,
+        project: Project,
+        profile: Profile,
+        step_id: str,
     ) -> None:
-        """Finishes once, even when two last "done" presses race."""
+        """Marks the step done, and the project finished with its last step: each once, even
+        when two presses race."""
+        inserted = await upsert(
+            session,
+            ProjectStepDone,
+            {"project_id": project.id, "step_id": step_id},
+            ["project_id", "step_id"],
+        )
+        if inserted:
+            await record_event(session, student, "step", step_id, commit=False)
+        project.last_activity_at = utcnow()
         await session.flush()
-        views = await self._views(session, project, profile)
-        if not views[0].finished:
+        done = await self._done(session, project)
+        if any(step.id not in done for step in profile.project.steps):
             return
         finished = await session.execute(
             update(Project)

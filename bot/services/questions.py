@@ -473,7 +473,9 @@ def _texts(profile: Profile) -> list[str]:
 async def record_question(
     session: AsyncSession, student: Student, question: str, answer: Answer
 ) -> None:
-    """Counts the question by intent; keeps the text only when it went unanswered, for authors."""
+    """Counts the question by intent; keeps the text only when it went unanswered, for authors.
+
+    Stored with the answer screen the update shows next (`TourService.show` commits)."""
     await record_event(session, student, "question", answer.intent, commit=False)
     if not answer.answered:
         session.add(
@@ -483,4 +485,3 @@ async def record_question(
                 text=question.strip()[:UNANSWERED_TEXT_LIMIT],
             )
         )
-    await session.commit()
