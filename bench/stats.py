@@ -35,8 +35,9 @@ from typing import Any
 
 import asyncpg
 
-from bot.app import Content, Database, build_dispatcher, create_bot, load_content
+from bot.app import Content, build_dispatcher, create_bot, load_content
 from bot.config import Settings
+from bot.db.engine import Database
 from bot.db.migrate import upgrade
 from bot.handlers.stats import preload_charts
 from bot.services.roles import Role, Viewer

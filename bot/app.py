@@ -14,14 +14,13 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import BotCommand
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.content.catalog import Catalog, load_catalog
 from bot.content.models import Profile
 from bot.content.questions import load_questions
 from bot.content.yaml_source import SourceError, SourceErrors
-from bot.db.engine import create_engine, create_session_factory
+from bot.db.engine import Database
 from bot.db.fsm_storage import DatabaseStorage, RecordCache
 from bot.db.models import Student
 from bot.engine.dialogs import Contract, Dialogs, Screen, load_dialogs
@@ -156,20 +155,6 @@ def load_content(settings: Settings) -> Content:
     if missing:
         raise SourceErrors(missing)
     return Content(catalog, dialogs, QuestionService(spec, catalog))
-
-
-@dataclass(frozen=True)
-class Database:
-    engine: AsyncEngine
-    session_factory: async_sessionmaker[AsyncSession]
-
-    @classmethod
-    def connect(cls, database_url: str) -> "Database":
-        engine = create_engine(database_url)
-        return cls(engine, create_session_factory(engine))
-
-    async def close(self) -> None:
-        await self.engine.dispose()
 
 
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:

@@ -6,23 +6,24 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import Content, Database, build_dispatcher, create_bot, load_content, render_answer
 from bot.config import Settings, SettingsError, load_settings
 from bot.content.yaml_source import SourceErrors
+from bot.db.engine import Database
 from bot.db.migrate import upgrade, upgrade_async
-from bot.db.models import Student
 from bot.services.export import ExportService
 from bot.services.roles import Role, Viewer, grant_lead, list_leads, revoke_lead
 from bot.services.stats import DEFAULT_DAYS, StatsService
-from bot.services.tour import TourService
-from bot.standin.conversation import Conversation
-from bot.standin.session import StandInSession
-from bot.standin.terminal import TerminalChat, plain_text
-from bot.webhook import run_workers
+
+# Importing aiogram takes seconds (its hundreds of pydantic types), so only the commands that
+# talk to Telegram or render dialogs import the bot (`bot.app` and what builds on it):
+# `careerbot lead …`, `db upgrade` and a mistyped command answer at once.
+if TYPE_CHECKING:
+    from bot.app import Content
 
 logger = logging.getLogger("careerbot")
 
@@ -35,7 +36,9 @@ class CommandFailed(Exception):
     """A command cannot go on; its message is shown as one line, without a traceback."""
 
 
-def _content(settings: Settings) -> Content:
+def _content(settings: Settings) -> "Content":
+    from bot.app import load_content
+
     try:
         return load_content(settings)
     except SourceErrors as exc:
@@ -43,6 +46,8 @@ def _content(settings: Settings) -> Content:
 
 
 async def _run_polling(settings: Settings) -> None:
+    from bot.app import build_dispatcher, create_bot
+
     content = _content(settings)
     await upgrade_async(settings.database_url)
     database = Database.connect(settings.database_url)
@@ -56,6 +61,11 @@ async def _run_polling(settings: Settings) -> None:
 
 
 async def _run_chat(settings: Settings, user_id: int, first_name: str) -> None:
+    from bot.app import build_dispatcher, create_bot
+    from bot.standin.conversation import Conversation
+    from bot.standin.session import StandInSession
+    from bot.standin.terminal import TerminalChat
+
     logging.getLogger().setLevel(logging.WARNING)
     content = _content(settings)
     await upgrade_async(settings.database_url)
@@ -98,6 +108,8 @@ def cmd_webhook(settings: Settings, args: argparse.Namespace) -> None:
         raise CommandFailed(
             "several workers need PostgreSQL (and REDIS_URL): SQLite serves one process"
         )
+    from bot.webhook import run_workers
+
     _content(settings)
     upgrade(settings.database_url)
     run_workers(settings, args.workers)
@@ -116,6 +128,8 @@ def cmd_content_check(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> None:
     """Prints the answer exactly as the bot would send it, for authors testing content."""
+    from bot.app import render_answer
+
     content = _content(settings)
     if args.career is not None and content.catalog.get(args.career) is None:
         known = ", ".join(profile.slug for profile in content.catalog)
@@ -164,6 +178,10 @@ def period_days(text: str) -> int | None:
 
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> None:
     """Prints the usage stats as /stats shows them to an admin (all numbers exact)."""
+    from bot.db.models import Student
+    from bot.services.tour import TourService
+    from bot.standin.terminal import plain_text
+
     content = _content(settings)
     service = StatsService(content.catalog, settings.admin_ids)
 

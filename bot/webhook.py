@@ -8,58 +8,28 @@ worker finishes the updates in hand before it exits.
 """
 
 import asyncio
-import functools
 import logging
 import multiprocessing
 import os
 import signal
 from typing import Any
 
-from aiogram import Bot, Dispatcher, methods
-from aiogram.methods import Response
+from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from redis.asyncio import Redis
 from sqlalchemy import text
 
-from bot.app import (
-    Content,
-    Database,
-    build_dispatcher,
-    create_bot,
-    create_storage,
-    load_content,
-)
+from bot.app import Content, build_dispatcher, create_bot, create_storage, load_content
 from bot.config import Settings, load_settings
+from bot.db.engine import Database
 
 logger = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 30
 HEALTH_PATH = "/health"
 DISPATCHER: "web.AppKey[Dispatcher]" = web.AppKey("dispatcher")
-
-
-# The Bot API methods whose answers a worker receives all the time.
-ANSWERED_METHODS: tuple[type[methods.TelegramMethod[Any]], ...] = (
-    methods.SendMessage,
-    methods.SendPhoto,
-    methods.SendDocument,
-    methods.EditMessageText,
-    methods.EditMessageReplyMarkup,
-    methods.AnswerCallbackQuery,
-    methods.DeleteMessage,
-    methods.GetMe,
-)
-
-
-@functools.cache
-def pin_response_models() -> tuple[object, ...]:
-    """aiogram validates every Bot API answer through `Response[<return type>]`. pydantic
-    keeps such generated classes only weakly, so under load the garbage collector keeps
-    dropping them and one answer in a few pays milliseconds to build the class again (seen
-    in the throughput benchmark's profile). Held here, each is built once per process."""
-    return tuple(Response.__class_getitem__(method.__returning__) for method in ANSWERED_METHODS)
 
 
 async def check_health(database: Database, redis_url: str | None) -> dict[str, str]:
@@ -87,7 +57,6 @@ def create_app(settings: Settings, content: Content, bot: Bot | None = None) -> 
     """The webhook application of one worker; `bot` replaces the real one in tests."""
     if settings.webhook_secret is None:
         raise ValueError("WEBHOOK_SECRET is required in webhook mode")
-    pin_response_models()
     database = Database.connect(settings.database_url)
     bot = bot or create_bot(settings)
     dispatcher = build_dispatcher(settings, content, database, create_storage(settings, database))

@@ -19,8 +19,9 @@ from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
 from sqlalchemy import text
 
-from bot.app import Content, Database, build_dispatcher, create_bot, load_content
+from bot.app import Content, build_dispatcher, create_bot, load_content
 from bot.config import PROJECT_DIR, Settings
+from bot.db.engine import Database
 from bot.db.migrate import upgrade
 from bot.db.models import Base
 from bot.standin.conversation import Conversation

@@ -9,9 +9,9 @@ import pytest
 from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import select
 
-from bot.app import Content, Database
+from bot.app import Content
 from bot.content.models import Profile
-from bot.db.engine import update_session
+from bot.db.engine import Database, update_session
 from bot.db.fsm_storage import EMPTY, DatabaseStorage, RecordCache
 from bot.db.models import ChecklistAnswer, ChecklistAttempt, Student
 from tests.conftest import BotHarness

@@ -12,9 +12,10 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from bot.app import Content, Database
+from bot.app import Content
 from bot.config import Settings
 from bot.content.models import Profile
+from bot.db.engine import Database
 from bot.db.fsm_storage import DatabaseStorage
 from bot.db.models import FsmRecord
 from bot.standin.telegram import FakeTelegram

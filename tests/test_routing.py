@@ -6,8 +6,9 @@ from pathlib import Path
 from aiogram import Router
 from aiogram.dispatcher.event.handler import CallableObject
 
-from bot.app import Content, Database, build_dispatcher
+from bot.app import Content, build_dispatcher
 from bot.config import Settings
+from bot.db.engine import Database
 
 
 def callables(router: Router) -> Iterator[tuple[str, CallableObject]]:

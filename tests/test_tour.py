@@ -9,8 +9,9 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from bot.app import Content, Database, load_content
+from bot.app import Content, load_content
 from bot.config import Settings
+from bot.db.engine import Database
 from bot.db.models import Event, Student
 from bot.services.tour import CAREER_LIST_NODE
 from bot.standin.telegram import FakeTelegram

@@ -26,8 +26,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import func, select, text
 
-from bot.app import Content, Database, create_bot
+from bot.app import Content, create_bot
 from bot.config import Settings
+from bot.db.engine import Database
 from bot.db.migrate import upgrade
 from bot.db.models import (
     Base,

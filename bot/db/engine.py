@@ -3,6 +3,7 @@ thread, or PostgreSQL via asyncpg; and the session of the update being handled."
 
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +64,17 @@ def create_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngin
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@dataclass(frozen=True)
+class Database:
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    def connect(cls, database_url: str) -> "Database":
+        engine = create_engine(database_url)
+        return cls(engine, create_session_factory(engine))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
