@@ -9,6 +9,7 @@ sends a warm-up, then a fixed number of updates (bounded in time) from N simulat
 (bench/loadgen.py), stops the bot with SIGTERM and prints a table:
 
     echo     the baseline: bench/echo_bot.py, a bare aiogram bot behind the same webhook server
+    echo-db  (only when asked for) the echo bot reading and writing one row per update on SQLite
     sqlite   `careerbot webhook --workers 1` on SQLite
     pg1      `careerbot webhook --workers 1` on PostgreSQL + Redis
     pg2      `careerbot webhook --workers 2` on PostgreSQL + Redis
@@ -60,7 +61,7 @@ TOKEN = "123:TEST"
 PATH = "/telegram"
 START_SECONDS = 120.0
 STOP_SECONDS = 60.0
-TARGETS = ("echo", "sqlite", "pg1", "pg2")
+TARGETS = ("echo", "sqlite", "pg1", "pg2")  # the default run
 
 # The issue's targets.
 MIN_SQLITE_RATIO = 0.5
@@ -159,6 +160,14 @@ def targets() -> dict[str, Target]:
             1,
             False,
             no_services,
+        ),
+        "echo-db": Target(
+            "echo-db",
+            "persisting echo bot (SQLite)",
+            [str(PYTHON), str(BENCH_DIR / "echo_bot.py")],
+            1,
+            False,
+            sqlite_database,
         ),
         "sqlite": Target(
             "sqlite", "careerbot SQLite, 1 worker", [*webhook, "1"], 1, True, sqlite_database
@@ -389,7 +398,8 @@ def _ms(value: float) -> str:
 def table(results: list[Result]) -> str:
     header = ["target", "updates", "updates/s", "× echo", "p50 ms", "p95 ms", "p99 ms"]
     header += ["errors", "lost"]
-    baseline = next((r.stats.rate for r in results if r.title.startswith("echo") and r.stats), 0)
+    echo = targets()["echo"].title
+    baseline = next((r.stats.rate for r in results if r.title == echo and r.stats), 0)
     rows: list[list[str]] = []
     skipped: list[str] = []
     for result in results:
@@ -463,8 +473,8 @@ def verdict(results: list[Result]) -> list[str]:
     """The issue's targets that were missed."""
     missed: list[str] = []
     measured = {result.title: result.stats for result in results if result.stats}
-    echo = next((s for t, s in measured.items() if t.startswith("echo")), None)
-    sqlite = next((s for t, s in measured.items() if "SQLite" in t), None)
+    echo = measured.get(targets()["echo"].title)
+    sqlite = measured.get(targets()["sqlite"].title)
     if echo and sqlite and sqlite.rate < MIN_SQLITE_RATIO * echo.rate:
         missed.append(
             f"careerbot on SQLite: {sqlite.rate / echo.rate:.2f}× the echo bot's updates/s "
@@ -493,7 +503,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-seconds", type=float, default=20, help="cap per phase (20)")
     parser.add_argument("--think-ms", type=float, default=0, help="pause between a student's taps")
     parser.add_argument(
-        "--targets", default=",".join(TARGETS), help=f"comma-separated, of {', '.join(TARGETS)}"
+        "--targets",
+        default=",".join(TARGETS),
+        help=f"comma-separated, of {', '.join(targets())} (default: {', '.join(TARGETS)})",
     )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
     parser.add_argument(
@@ -509,7 +521,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     options = parser.parse_args(argv)
     chosen = [key.strip() for key in options.targets.split(",") if key.strip()]
-    unknown = sorted(set(chosen) - set(TARGETS))
+    unknown = sorted(set(chosen) - set(targets()))
     if unknown:
         parser.error(f"unknown target(s): {', '.join(unknown)}")
     options.chosen = chosen
