@@ -167,6 +167,8 @@ def test_a_bare_number_is_not_a_time(service: QuestionService) -> None:
         "asdfgh",
         "how much do doctors make",
         "what does a nurse do all day",
+        "how much do film producers earn",
+        "what does a tv producer make",
         "",
         "???",
     ],
