@@ -25,6 +25,7 @@ from bot.db.engine import Database
 from bot.db.migrate import upgrade
 from bot.db.models import Base
 from bot.standin.conversation import Conversation
+from bot.standin.server import LocalBotApiServer
 from bot.standin.session import StandInSession
 from bot.standin.telegram import FakeTelegram
 
@@ -173,6 +174,15 @@ async def harness(
     settings: Settings, content: Content, database: Database
 ) -> AsyncIterator[BotHarness]:
     running = await start_bot(settings, content, FakeTelegram())
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def bot_api() -> AsyncIterator[LocalBotApiServer]:
+    """The stand-in Bot API over HTTP on a free port of 127.0.0.1."""
+    running = LocalBotApiServer()
+    await running.start("127.0.0.1", 0)
     yield running
     await running.stop()
 

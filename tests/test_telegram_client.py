@@ -3,7 +3,6 @@ parameters arrive whole as JSON, files still go as multipart, network failures a
 
 import gc
 import weakref
-from collections.abc import AsyncIterator
 
 import pytest
 from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
@@ -20,27 +19,19 @@ TEXT = "<b>Ein Tag</b> im Studio 🎧 — 10:00 Mixing, «Feedback» & Café ☕
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[LocalBotApiServer]:
-    running = LocalBotApiServer()
-    await running.start("127.0.0.1", 0)
-    yield running
-    await running.stop()
-
-
 def settings_for(url: str) -> Settings:
     return Settings(_env_file=None, bot_token="123:TEST", telegram_api_url=url)
 
 
-async def test_a_message_with_a_keyboard_arrives_whole(server: LocalBotApiServer) -> None:
-    bot = create_bot(settings_for(server.url))
+async def test_a_message_with_a_keyboard_arrives_whole(bot_api: LocalBotApiServer) -> None:
+    bot = create_bot(settings_for(bot_api.url))
     assert isinstance(bot.session, JsonAiohttpSession)
     keyboard = InlineKeyboardMarkup(
         inline_keyboard=[[InlineKeyboardButton(text="🕘 Ein Tag", callback_data="n:day")]]
     )
     try:
         sent = await bot.send_message(CHAT_ID, TEXT, reply_markup=keyboard)
-        [call] = [c for c in server.telegram.calls if c.method == "sendMessage"]
+        [call] = [c for c in bot_api.telegram.calls if c.method == "sendMessage"]
         assert call.params["text"] == TEXT
         assert call.params["parse_mode"] == "HTML"
         assert call.params["reply_markup"] == {
@@ -55,11 +46,11 @@ async def test_a_message_with_a_keyboard_arrives_whole(server: LocalBotApiServer
         await bot.session.close()
 
 
-async def test_a_photo_still_goes_as_a_file(server: LocalBotApiServer) -> None:
-    bot = create_bot(settings_for(server.url))
+async def test_a_photo_still_goes_as_a_file(bot_api: LocalBotApiServer) -> None:
+    bot = create_bot(settings_for(bot_api.url))
     try:
         await bot.send_photo(CHAT_ID, BufferedInputFile(PNG, "chart.png"), caption="Stats 📊")
-        [call] = [c for c in server.telegram.calls if c.method == "sendPhoto"]
+        [call] = [c for c in bot_api.telegram.calls if c.method == "sendPhoto"]
         assert call.params["caption"] == "Stats 📊"
         reference = call.params["photo"]
         assert reference.startswith("attach://")
@@ -68,9 +59,9 @@ async def test_a_photo_still_goes_as_a_file(server: LocalBotApiServer) -> None:
         await bot.session.close()
 
 
-async def test_an_unreachable_server_is_a_network_error(server: LocalBotApiServer) -> None:
-    url = server.url
-    await server.stop()
+async def test_an_unreachable_server_is_a_network_error(bot_api: LocalBotApiServer) -> None:
+    url = bot_api.url
+    await bot_api.stop()
     bot = create_bot(settings_for(url))
     try:
         with pytest.raises(TelegramNetworkError):
@@ -79,10 +70,10 @@ async def test_an_unreachable_server_is_a_network_error(server: LocalBotApiServe
         await bot.session.close()
 
 
-async def test_response_models_outlive_garbage_collection(server: LocalBotApiServer) -> None:
+async def test_response_models_outlive_garbage_collection(bot_api: LocalBotApiServer) -> None:
     """pydantic keeps `Response[...]` models only weakly; rebuilt after every collection, they
     cost milliseconds per Bot API call under load."""
-    bot = create_bot(settings_for(server.url))
+    bot = create_bot(settings_for(bot_api.url))
     try:
         await bot.send_message(CHAT_ID, TEXT)
     finally:

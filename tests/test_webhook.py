@@ -496,14 +496,6 @@ async def test_a_new_student_tapping_start_on_two_workers_at_once_is_one_student
 # Graceful stop of the real command.
 
 
-@pytest.fixture
-async def bot_api() -> AsyncIterator[LocalBotApiServer]:
-    running = LocalBotApiServer()
-    await running.start("127.0.0.1", 0)
-    yield running
-    await running.stop()
-
-
 def _to_chat(chat_id: int) -> Any:
     return lambda call: call.method == "sendMessage" and call.params.get("chat_id") == chat_id
 
