@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import ActiveDay, Event, Student, as_utc, utcnow
@@ -24,8 +24,15 @@ class Visitor:
     language: str | None
 
 
+# Built once: every update runs them, and building a statement costs more than running it.
+FIND_STUDENT = select(Student).where(Student.telegram_id == bindparam("telegram_id"))
+# Events are only ever appended, and nothing reads one back in the update that wrote it: a
+# plain INSERT on the update's connection spares the unit of work (its flush) at commit.
+INSERT_EVENT = insert(Event)
+
+
 async def find_student(session: AsyncSession, telegram_id: int) -> Student | None:
-    result = await session.execute(select(Student).where(Student.telegram_id == telegram_id))
+    result = await session.execute(FIND_STUDENT, {"telegram_id": telegram_id})
     return result.scalar_one_or_none()
 
 
@@ -74,7 +81,8 @@ async def touch_student(session: AsyncSession, visitor: Visitor) -> Student:
 async def record_event(
     session: AsyncSession, student: Student, kind: str, name: str, *, commit: bool = True
 ) -> None:
-    session.add(Event(student_id=student.id, kind=kind, name=name[:64], career=student.career))
+    row = {"student_id": student.id, "kind": kind, "name": name[:64], "career": student.career}
+    await (await session.connection()).execute(INSERT_EVENT, row)
     if commit:
         await session.commit()
 
