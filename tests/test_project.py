@@ -122,6 +122,8 @@ async def test_changing_the_answer_replaces_the_note(harness: BotHarness, profil
     await write_note(sam, "techno, dark")
     await write_note(sam, "ambient, calm", "✏️ Change my answer")
     assert await entries(harness, 1001) == [(first.id, 1, "ambient, calm")]
+    shown = screen(sam)
+    assert "ambient, calm" in shown and "techno, dark" not in shown, "the new note is shown"
     assert await steps_done(harness, 1001) == [first.id]
     assert (await events(harness, 1001, "step"))[f"step:{first.id}"] == 1
 

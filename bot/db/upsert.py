@@ -1,5 +1,9 @@
 """INSERT … ON CONFLICT for SQLite and PostgreSQL alike: double taps and concurrent workers
-write the same row once."""
+write the same row once.
+
+The statements run on the session's connection, in its transaction, without the ORM's
+statement handling: they touch no loaded object, and the ORM layer costs more than the
+statement. Pending objects a row points at must be flushed first."""
 
 from typing import Any
 
@@ -37,8 +41,9 @@ async def upsert(
 
     Returns whether a row was inserted or changed.
     """
-    result = await session.execute(_statement(session, model, values, conflict, update))
-    return bool(getattr(result, "rowcount", 0))
+    connection = await session.connection()
+    result = await connection.execute(_statement(session, model, values, conflict, update))
+    return bool(result.rowcount)
 
 
 async def upsert_returning(
@@ -51,4 +56,4 @@ async def upsert_returning(
 ) -> Row[Any]:
     """Inserts `values`, or applies `update` on a conflict; returns the row as it now is."""
     statement = _statement(session, model, values, conflict, update).returning(*returning)
-    return (await session.execute(statement)).one()
+    return (await (await session.connection()).execute(statement)).one()

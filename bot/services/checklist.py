@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.models import Profile
@@ -12,6 +12,10 @@ from bot.db.upsert import upsert
 from bot.services.students import lock_student, record_event
 
 ANSWERS = ("yes", "unsure", "no")
+# Built once: read on every answer, and building a statement costs more than running it.
+ATTEMPT_ANSWERS = select(ChecklistAnswer.sign_index, ChecklistAnswer.answer).where(
+    ChecklistAnswer.attempt_id == bindparam("attempt_id")
+)
 
 
 @dataclass(frozen=True)
@@ -207,11 +211,8 @@ class ChecklistService:
         return attempt
 
     async def _answers(self, session: AsyncSession, attempt: ChecklistAttempt) -> dict[int, str]:
-        rows = await session.execute(
-            select(ChecklistAnswer.sign_index, ChecklistAnswer.answer).where(
-                ChecklistAnswer.attempt_id == attempt.id
-            )
-        )
+        connection = await session.connection()
+        rows = await connection.execute(ATTEMPT_ANSWERS, {"attempt_id": attempt.id})
         return {index: answer for index, answer in rows.all()}
 
     async def _question(

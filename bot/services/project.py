@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.models import Profile, ProjectStep
@@ -13,6 +13,10 @@ from bot.services.students import record_event
 
 NOTE_LIMIT = 500
 PROGRESS_BAR_WIDTH = 10
+# Built once: read on every project screen, and building a statement costs more than running it.
+STEPS_DONE = select(ProjectStepDone.step_id).where(
+    ProjectStepDone.project_id == bindparam("project_id")
+)
 
 
 @dataclass(frozen=True)
@@ -213,9 +217,8 @@ class ProjectService:
 
     @staticmethod
     async def _done(session: AsyncSession, project: Project) -> set[str]:
-        rows = await session.execute(
-            select(ProjectStepDone.step_id).where(ProjectStepDone.project_id == project.id)
-        )
+        connection = await session.connection()
+        rows = await connection.execute(STEPS_DONE, {"project_id": project.id})
         return set(rows.scalars())
 
     @staticmethod
