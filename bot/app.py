@@ -3,6 +3,7 @@
 Every entry point (polling, webhook, terminal chat) and the tests build the bot through here.
 """
 
+import gc
 import logging
 from dataclasses import dataclass
 
@@ -228,6 +229,7 @@ def build_dispatcher(
         questions=content.questions,
         cohorts=CohortService(content.catalog, settings.cohort_link_days),
         stats=StatsService(content.catalog, settings.admin_ids),
+        reports=database.report_sessions,
         export=ExportService(
             content.catalog, settings.pseudonym_key.get_secret_value(), settings.admin_ids
         ),
@@ -252,6 +254,7 @@ def build_dispatcher(
     )
     dispatcher.startup.register(_register_commands)
     dispatcher.startup.register(_start_jobs)
+    dispatcher.startup.register(stats.preload_charts)
     dispatcher.shutdown.register(_stop_jobs)
 
     async def close_storage() -> None:
@@ -259,6 +262,20 @@ def build_dispatcher(
 
     dispatcher.shutdown.register(close_storage)
     return dispatcher
+
+
+async def freeze_startup_objects() -> None:
+    """Leaves what start-up built (modules, content, dialogs, the chart library: some 300,000
+    objects that live as long as the process) out of every later garbage collection.
+
+    A full collection walks every object it tracks: about 160 ms on a 2-core machine, during
+    which no update is handled (seen after /stats, whose report and chart leave many objects
+    behind). With these left out, it takes a few ms. For a bot process once its Dispatcher has
+    started, not for the tests, which start many bots in one process.
+    """
+    gc.collect()
+    gc.freeze()
+    logger.info("started: %d objects kept out of garbage collection", gc.get_freeze_count())
 
 
 async def _start_jobs(bot: Bot, jobs: JobRunner, tour: TourService) -> None:

@@ -46,13 +46,14 @@ def _content(settings: Settings) -> "Content":
 
 
 async def _run_polling(settings: Settings) -> None:
-    from bot.app import build_dispatcher, create_bot
+    from bot.app import build_dispatcher, create_bot, freeze_startup_objects
 
     content = _content(settings)
     await upgrade_async(settings.database_url)
     database = Database.connect(settings.database_url)
     bot = create_bot(settings)
     dispatcher = build_dispatcher(settings, content, database)
+    dispatcher.startup.register(freeze_startup_objects)  # the last step of start-up
     try:
         await dispatcher.start_polling(bot, handle_signals=True)
     finally:
@@ -61,7 +62,7 @@ async def _run_polling(settings: Settings) -> None:
 
 
 async def _run_chat(settings: Settings, user_id: int, first_name: str) -> None:
-    from bot.app import build_dispatcher, create_bot
+    from bot.app import build_dispatcher, create_bot, freeze_startup_objects
     from bot.standin.conversation import Conversation
     from bot.standin.session import StandInSession
     from bot.standin.terminal import TerminalChat
@@ -74,6 +75,7 @@ async def _run_chat(settings: Settings, user_id: int, first_name: str) -> None:
     bot = create_bot(settings, session)
     dispatcher = build_dispatcher(settings, content, database)
     await dispatcher.emit_startup(bot=bot, **dispatcher.workflow_data)
+    await freeze_startup_objects()
     try:
         conversation = Conversation(dispatcher, bot, session.telegram, user_id, first_name)
         await TerminalChat(conversation).run()

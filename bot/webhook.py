@@ -21,7 +21,14 @@ from aiohttp.typedefs import Handler
 from redis.asyncio import Redis
 from sqlalchemy import text
 
-from bot.app import Content, build_dispatcher, create_bot, create_storage, load_content
+from bot.app import (
+    Content,
+    build_dispatcher,
+    create_bot,
+    create_storage,
+    freeze_startup_objects,
+    load_content,
+)
 from bot.config import Settings, load_settings
 from bot.db.engine import Database
 
@@ -169,6 +176,7 @@ def serve_worker(index: int) -> None:
         level=settings.log_level, format=f"%(asctime)s %(levelname)s w{index} %(name)s: %(message)s"
     )
     app = create_app(settings, load_content(settings))
+    app.on_startup.append(lambda _app: freeze_startup_objects())  # after the Dispatcher's
     asyncio.run(serve(app, settings.webhook_host, settings.webhook_port))
 
 

@@ -8,13 +8,15 @@ The expected numbers come from what the students did in the test, not from the c
 import csv
 import io
 import subprocess
+import threading
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from matplotlib.text import Text
-from sqlalchemy import select
+from sqlalchemy import delete, event, func, select
+from sqlalchemy.exc import OperationalError
 
 from bot.content.models import Profile
 from bot.db.models import ActiveDay, Cohort, Event, Staff, Student, utcnow
@@ -430,6 +432,40 @@ async def test_stats_do_not_count_as_student_events(harness: BotHarness, world: 
     await harness.user(LEAD_A, "Lea").press_data(f"a:stats_cohort:{world.cohort_a}")
     await harness.user(LEAD_A, "Lea").send("/export")
     assert await count(harness, Event) == before
+
+
+async def test_reports_read_without_holding_up_the_bot(harness: BotHarness, world: World) -> None:
+    """The bot's SQLite connection runs on the event loop: a report over a big database would
+    hold up every student while it reads. /stats and /export read on connections of their
+    own, in other threads, that cannot write. PostgreSQL's driver never blocks the loop."""
+    database = harness.database
+    if database.engine.dialect.name != "sqlite":
+        assert database.report_engine is database.engine
+        return
+    read: list[str] = []
+    event.listen(
+        database.report_engine.sync_engine,
+        "connect",
+        lambda connection, _record: connection.create_function(
+            "reading_thread", 0, threading.get_ident
+        ),
+    )
+    event.listen(
+        database.report_engine.sync_engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, statement, *_rest: read.append(statement),
+    )
+    admin = harness.user(ADMIN, "Ada")
+    assert_no_error(await admin.send("/stats"))
+    assert any("FROM students" in statement for statement in read), "/stats read here"
+    read.clear()
+    assert_no_error(await admin.send("/export"))
+    assert any("FROM students" in statement for statement in read), "/export read here"
+    async with database.report_sessions() as reading:
+        thread = (await reading.execute(select(func.reading_thread()))).scalar_one()
+        assert thread != threading.get_ident(), "not on the event loop's thread"
+        with pytest.raises(OperationalError, match="readonly"):
+            await reading.execute(delete(Event))
 
 
 async def test_the_report_alone(harness: BotHarness, world: World) -> None:

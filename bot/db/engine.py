@@ -1,5 +1,6 @@
 """Engine and session factory: SQLite in WAL mode with one connection run on the event loop's
-thread, or PostgreSQL via asyncpg; and the session of the update being handled."""
+thread, or PostgreSQL via asyncpg; sessions for reports; and the session of the update being
+handled."""
 
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -62,6 +63,29 @@ def create_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngin
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
 
 
+def _sqlite_reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
+
+
+def create_report_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The engine that /stats and /export read through.
+
+    On SQLite, the bot's one connection runs its statements on the event loop, so a report
+    over a large database (a few hundred ms) would hold up every student's update while it
+    runs. Reports read on read-only connections of their own, in aiosqlite's threads (WAL
+    lets them read while the bot writes). PostgreSQL's driver never blocks the loop: the
+    bot's engine serves reports too.
+    """
+    if engine.dialect.name != "sqlite":
+        return engine
+    reader = create_async_engine(engine.url, pool_size=2, max_overflow=0)
+    event.listen(reader.sync_engine, "connect", _sqlite_reader_pragmas)
+    return reader
+
+
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
@@ -70,11 +94,22 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 class Database:
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
+    report_engine: AsyncEngine
+    # Sessions for /stats and /export: read only, and never on the event loop's thread.
+    report_sessions: async_sessionmaker[AsyncSession]
 
     @classmethod
     def connect(cls, database_url: str) -> "Database":
         engine = create_engine(database_url)
-        return cls(engine, create_session_factory(engine))
+        report_engine = create_report_engine(engine)
+        return cls(
+            engine,
+            create_session_factory(engine),
+            report_engine,
+            create_session_factory(report_engine),
+        )
 
     async def close(self) -> None:
+        if self.report_engine is not self.engine:
+            await self.report_engine.dispose()
         await self.engine.dispose()

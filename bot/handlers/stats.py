@@ -12,7 +12,7 @@ import importlib
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Student, utcnow
 from bot.engine.callbacks import ActionCallback
@@ -25,8 +25,9 @@ from bot.services.tour import TourService
 
 STATS_COHORT, EXPORT_COHORT = "stats_cohort", "export_cohort"
 ACTIONS = frozenset({STATS_COHORT, EXPORT_COHORT})
-# matplotlib takes a second to import: the bot loads it in the background as it starts, and
-# commands that never draw (content check, ask…) never load it.
+# matplotlib takes a second to import: the bot loads it in the background as it starts
+# (preload_charts, a start-up step of the Dispatcher), and commands that never draw (content
+# check, ask…) never load it.
 CHARTS = "bot.services.charts"
 CSV_ENCODING = "utf-8-sig"  # with a BOM, so that spreadsheet apps read names correctly
 
@@ -42,7 +43,7 @@ def parse_cohort_arg(arg: str) -> tuple[int, int | None] | None:
 async def send_stats(
     bot: Bot,
     chat_id: int,
-    session: AsyncSession,
+    reports: async_sessionmaker[AsyncSession],
     student: Student,
     viewer: Viewer,
     tour: TourService,
@@ -51,7 +52,8 @@ async def send_stats(
     days: int | None,
 ) -> bool:
     """Sends the report and its chart; False when the cohort is not the viewer's."""
-    report = await stats.report(session, viewer, cohort_id, days)
+    async with reports() as reading:
+        report = await stats.report(reading, viewer, cohort_id, days)
     if report is None:
         return False
     await send_screen(bot, chat_id, tour.render(student, "stats", stats=report))
@@ -69,7 +71,7 @@ async def send_stats(
 async def send_export(
     bot: Bot,
     chat_id: int,
-    session: AsyncSession,
+    reports: async_sessionmaker[AsyncSession],
     student: Student,
     viewer: Viewer,
     tour: TourService,
@@ -77,7 +79,8 @@ async def send_export(
     cohort_id: int | None,
 ) -> bool:
     """Sends the CSV; False when the cohort is not the viewer's."""
-    found = await export.export(session, viewer, cohort_id)
+    async with reports() as reading:
+        found = await export.export(reading, viewer, cohort_id)
     if found is None:
         return False
     if not found.rows:
@@ -97,33 +100,33 @@ async def stats_command(
     message: Message,
     command: CommandObject,
     bot: Bot,
-    session: AsyncSession,
+    reports: async_sessionmaker[AsyncSession],
     student: Student,
     viewer: Viewer,
     tour: TourService,
     stats: StatsService,
 ) -> None:
     days = parse_period(command.args)
-    await send_stats(bot, message.chat.id, session, student, viewer, tour, stats, None, days)
+    await send_stats(bot, message.chat.id, reports, student, viewer, tour, stats, None, days)
 
 
 async def export_command(
     message: Message,
     bot: Bot,
-    session: AsyncSession,
+    reports: async_sessionmaker[AsyncSession],
     student: Student,
     viewer: Viewer,
     tour: TourService,
     export: ExportService,
 ) -> None:
-    await send_export(bot, message.chat.id, session, student, viewer, tour, export, None)
+    await send_export(bot, message.chat.id, reports, student, viewer, tour, export, None)
 
 
 async def stats_cohort(
     callback: CallbackQuery,
     callback_data: ActionCallback,
     bot: Bot,
-    session: AsyncSession,
+    reports: async_sessionmaker[AsyncSession],
     student: Student,
     viewer: Viewer,
     tour: TourService,
@@ -132,7 +135,7 @@ async def stats_cohort(
     parsed = parse_cohort_arg(callback_data.arg)
     chat_id = callback.from_user.id
     if parsed is not None and await send_stats(
-        bot, chat_id, session, student, viewer, tour, stats, *parsed
+        bot, chat_id, reports, student, viewer, tour, stats, *parsed
     ):
         await callback.answer()
         return
@@ -143,7 +146,7 @@ async def export_cohort(
     callback: CallbackQuery,
     callback_data: ActionCallback,
     bot: Bot,
-    session: AsyncSession,
+    reports: async_sessionmaker[AsyncSession],
     student: Student,
     viewer: Viewer,
     tour: TourService,
@@ -152,7 +155,7 @@ async def export_cohort(
     parsed = parse_cohort_arg(callback_data.arg)
     chat_id = callback.from_user.id
     if parsed is not None and await send_export(
-        bot, chat_id, session, student, viewer, tour, export, parsed[0]
+        bot, chat_id, reports, student, viewer, tour, export, parsed[0]
     ):
         await callback.answer()
         return
@@ -170,7 +173,6 @@ async def preload_charts() -> None:
 
 def create_router() -> Router:
     router = Router(name="stats")
-    router.startup.register(preload_charts)
     router.message.filter(PrivateChat())
     router.callback_query.filter(PrivateChat())
     staff = IsStaff()
