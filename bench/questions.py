@@ -21,10 +21,8 @@ from typing import Any
 
 import yaml
 
-from bot.app import QUESTIONS_FILE
 from bot.config import Settings
-from bot.content.catalog import load_catalog
-from bot.content.questions import load_questions
+from bot.content.catalog import load_profiles
 from bot.services.questions import FALLBACK, Answer, QuestionService
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -110,8 +108,7 @@ def build_service(workdir: Path, profiles: int) -> QuestionService:
         }
         text = yaml.safe_dump(profile, allow_unicode=True, sort_keys=False)
         (careers / f"career-{number:02d}.yaml").write_text(text, "utf-8")
-    spec = load_questions(content_dir / QUESTIONS_FILE)
-    catalog = load_catalog(content_dir, intents=frozenset(spec.intents))
+    catalog, spec = load_profiles(content_dir)
     return QuestionService(spec, catalog)
 
 

@@ -17,9 +17,9 @@ from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import BotCommand
 
 from bot.config import Settings
-from bot.content.catalog import Catalog, load_catalog
+from bot.content.catalog import Catalog, load_profiles
 from bot.content.models import Profile
-from bot.content.questions import load_questions
+from bot.content.questions import QUESTIONS_FILE
 from bot.content.yaml_source import SourceError, SourceErrors
 from bot.db.engine import Database
 from bot.db.fsm_storage import DatabaseStorage, RecordCache
@@ -59,8 +59,6 @@ from bot.services.tour import CAREER_LIST_NODE, HOME_NODE, Provider, TourService
 from bot.telegram_client import JsonAiohttpSession
 
 logger = logging.getLogger(__name__)
-
-QUESTIONS_FILE = "questions.yaml"
 
 # What the handlers rely on the dialog files to define; `content check` verifies it.
 CONTRACT = Contract(
@@ -144,10 +142,9 @@ class Content:
 def load_content(settings: Settings) -> Content:
     """Loads and checks profiles, question matching and dialogs, and that they fit together;
     raises SourceErrors naming file, line and field of every mistake."""
-    questions_file = settings.content_dir / QUESTIONS_FILE
-    spec = load_questions(questions_file)
-    catalog = load_catalog(settings.content_dir, intents=frozenset(spec.intents))
+    catalog, spec = load_profiles(settings.content_dir)
     dialogs = load_dialogs(settings.dialogs_dir, catalog, CONTRACT)
+    questions_file = settings.content_dir / QUESTIONS_FILE
     missing = [
         SourceError(questions_file, 1, f"intents.{intent}", f"no dialog node 'answer_{intent}'")
         for intent in spec.intents

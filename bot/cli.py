@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings, SettingsError, load_settings
+from bot.content.catalog import Catalog, load_profiles
 from bot.content.yaml_source import SourceErrors
 from bot.db.engine import Database
 from bot.db.migrate import upgrade, upgrade_async
@@ -21,7 +22,7 @@ from bot.services.stats import DEFAULT_DAYS, StatsService
 
 # Importing aiogram takes seconds (its hundreds of pydantic types), so only the commands that
 # talk to Telegram or render dialogs import the bot (`bot.app` and what builds on it):
-# `careerbot lead …`, `db upgrade` and a mistyped command answer at once.
+# `careerbot lead …`, `export`, `db upgrade` and a mistyped command answer at once.
 if TYPE_CHECKING:
     from bot.app import Content
 
@@ -42,7 +43,19 @@ def _content(settings: Settings) -> "Content":
     try:
         return load_content(settings)
     except SourceErrors as exc:
-        raise CommandFailed(f"content has {len(exc.errors)} error(s):\n{exc}") from None
+        raise _content_failed(exc) from None
+
+
+def _catalog(settings: Settings) -> Catalog:
+    """The profiles without the dialogs, for commands that render no screen."""
+    try:
+        return load_profiles(settings.content_dir)[0]
+    except SourceErrors as exc:
+        raise _content_failed(exc) from None
+
+
+def _content_failed(exc: SourceErrors) -> CommandFailed:
+    return CommandFailed(f"content has {len(exc.errors)} error(s):\n{exc}")
 
 
 async def _run_polling(settings: Settings) -> None:
@@ -204,9 +217,8 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> None:
     """Writes the per-student progress CSV (pseudonymous, one row per student)."""
-    content = _content(settings)
     key = settings.pseudonym_key.get_secret_value()
-    service = ExportService(content.catalog, key, settings.admin_ids)
+    service = ExportService(_catalog(settings), key, settings.admin_ids)
 
     async def work(session: AsyncSession) -> str:
         found = await service.export(session, CLI_VIEWER, args.cohort)

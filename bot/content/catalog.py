@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot.content.models import SLUG_PATTERN, Profile
+from bot.content.questions import QUESTIONS_FILE, QuestionSpec, load_questions
 from bot.content.yaml_source import SourceError, SourceErrors, read_yaml
 
 
@@ -81,3 +82,10 @@ def load_catalog(content_dir: Path, intents: frozenset[str] | None = None) -> Ca
     if errors:
         raise SourceErrors(errors)
     return Catalog(dict(sorted(profiles.items(), key=lambda item: item[1].title.lower())))
+
+
+def load_profiles(content_dir: Path) -> tuple[Catalog, QuestionSpec]:
+    """The profiles, their keywords checked against the intents of questions.yaml, and the
+    question matching itself: the content without the dialogs (which load aiogram)."""
+    spec = load_questions(content_dir / QUESTIONS_FILE)
+    return load_catalog(content_dir, intents=frozenset(spec.intents)), spec

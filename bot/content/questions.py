@@ -33,6 +33,9 @@ class QuestionSpec(BaseModel):
     intents: dict[IntentName, Intent]
 
 
+QUESTIONS_FILE = "questions.yaml"  # in the content directory
+
+
 def load_questions(file: Path) -> QuestionSpec:
     document = read_yaml(file)
     try:
