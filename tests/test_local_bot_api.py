@@ -154,6 +154,7 @@ async def test_careerbot_run_polls_a_local_bot_api_server(
     assert exit_code == 0, output
     assert "Traceback" not in output
     assert TOKEN not in output  # the token never reaches the logs
+    assert "objects kept out of garbage collection" in output  # start-up's last step ran
 
     with sqlite3.connect(database) as connection:
         rows = connection.execute(
