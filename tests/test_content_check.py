@@ -173,6 +173,23 @@ def test_work_split_not_adding_up_to_100(tree: Tree, check: CheckRunner) -> None
     )
 
 
+def test_export_refuses_a_broken_profile_with_the_same_message(
+    tree: Tree, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`careerbot export` loads the profiles without the dialogs; a mistake in them still
+    stops it with file, line and field, and nothing written."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tree.root / 'bot.db'}")
+    tree.edit(tree.profile, "      percent: 20\n", "      percent: 10\n")
+    code = main(["export", "-o", str(tree.root / "out.csv")])
+    outcome = Outcome(code, *capsys.readouterr())
+    assert outcome.code == 1 and "Traceback" not in outcome.err
+    assert outcome.errors == [
+        f"{tree.profile}:{line_of(tree.profile, 'work:')}: work: "
+        "the percents of split add up to 90, not 100"
+    ]
+    assert not (tree.root / "out.csv").exists()
+
+
 def test_bad_time_of_a_moment(tree: Tree, check: CheckRunner) -> None:
     tree.edit(tree.profile, 'time: "3:00"', 'time: "25:00"')
     check.fails_with(
