@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.models import Profile
 from bot.db.models import ChecklistAnswer, ChecklistAttempt, Student, utcnow
+from bot.db.rows import write_columns
 from bot.db.upsert import upsert
 from bot.services.students import lock_student, record_event
 
@@ -15,6 +16,22 @@ ANSWERS = ("yes", "unsure", "no")
 # Built once: read on every answer, and building a statement costs more than running it.
 ATTEMPT_ANSWERS = select(ChecklistAnswer.sign_index, ChecklistAnswer.answer).where(
     ChecklistAnswer.attempt_id == bindparam("attempt_id")
+)
+_STUDENTS_ATTEMPTS = select(ChecklistAttempt).where(
+    ChecklistAttempt.student_id == bindparam("student_id"),
+    ChecklistAttempt.career == bindparam("career"),
+)
+OWN_ATTEMPT = _STUDENTS_ATTEMPTS.where(ChecklistAttempt.id == bindparam("attempt_id"))
+_NEWEST_FIRST = ChecklistAttempt.id.desc()
+LATEST_FINISHED = (
+    _STUDENTS_ATTEMPTS.where(ChecklistAttempt.finished_at.is_not(None))
+    .order_by(_NEWEST_FIRST)
+    .limit(1)
+)
+LATEST_UNFINISHED = (
+    _STUDENTS_ATTEMPTS.where(ChecklistAttempt.finished_at.is_(None))
+    .order_by(_NEWEST_FIRST)
+    .limit(1)
 )
 
 
@@ -145,7 +162,7 @@ class ChecklistService:
             {"answer": answer, "answered_at": utcnow()},
         )
         # Only forward: an old button of an earlier sign doesn't move the student back.
-        attempt.cursor = max(attempt.cursor, index + 1)
+        await write_columns(session, attempt, cursor=max(attempt.cursor, index + 1))
         answers[index] = answer
         question = self._question_at(attempt, profile, answers)
         return question or await self._finish(session, student, attempt, profile)
@@ -157,7 +174,7 @@ class ChecklistService:
         attempt = await self._own_attempt(session, student, profile, attempt_id)
         if attempt is None or attempt.finished_at is not None or index <= 0:
             return None
-        attempt.cursor = min(index - 1, attempt.cursor)
+        await write_columns(session, attempt, cursor=min(index - 1, attempt.cursor))
         await session.commit()
         return await self._question(session, attempt, profile)
 
@@ -185,30 +202,16 @@ class ChecklistService:
     async def _latest(
         self, session: AsyncSession, student: Student, profile: Profile, *, finished: bool
     ) -> ChecklistAttempt | None:
-        status = (
-            ChecklistAttempt.finished_at.is_not(None)
-            if finished
-            else ChecklistAttempt.finished_at.is_(None)
-        )
-        query = (
-            select(ChecklistAttempt)
-            .where(
-                ChecklistAttempt.student_id == student.id,
-                ChecklistAttempt.career == profile.slug,
-                status,
-            )
-            .order_by(ChecklistAttempt.id.desc())
-            .limit(1)
-        )
-        return (await session.execute(query)).scalar_one_or_none()
+        query = LATEST_FINISHED if finished else LATEST_UNFINISHED
+        params = {"student_id": student.id, "career": profile.slug}
+        return (await session.execute(query, params)).scalar_one_or_none()
 
     async def _own_attempt(
         self, session: AsyncSession, student: Student, profile: Profile, attempt_id: int
     ) -> ChecklistAttempt | None:
-        attempt = await session.get(ChecklistAttempt, attempt_id)
-        if attempt is None or attempt.student_id != student.id or attempt.career != profile.slug:
-            return None
-        return attempt
+        """The attempt a button names, if it is this student's on this career."""
+        params = {"attempt_id": attempt_id, "student_id": student.id, "career": profile.slug}
+        return (await session.execute(OWN_ATTEMPT, params)).scalar_one_or_none()
 
     async def _answers(self, session: AsyncSession, attempt: ChecklistAttempt) -> dict[int, str]:
         connection = await session.connection()

@@ -8,14 +8,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.models import Profile, ProjectStep
 from bot.db.models import Project, ProjectEntry, ProjectStepDone, Student, utcnow
+from bot.db.rows import write_columns
 from bot.db.upsert import upsert
 from bot.services.students import record_event
 
 NOTE_LIMIT = 500
 PROGRESS_BAR_WIDTH = 10
 # Built once: read on every project screen, and building a statement costs more than running it.
+STUDENTS_PROJECT = select(Project).where(
+    Project.student_id == bindparam("student_id"), Project.career == bindparam("career")
+)
 STEPS_DONE = select(ProjectStepDone.step_id).where(
     ProjectStepDone.project_id == bindparam("project_id")
+)
+PROJECT_ENTRIES = (
+    select(ProjectEntry.step_id, ProjectEntry.seq, ProjectEntry.note, ProjectEntry.created_at)
+    .where(ProjectEntry.project_id == bindparam("project_id"))
+    .order_by(ProjectEntry.seq)
 )
 
 
@@ -155,7 +164,7 @@ class ProjectService:
             )
             if inserted:
                 await record_event(session, student, "iteration", step_id, commit=False)
-            project.last_activity_at = utcnow()
+            await write_columns(session, project, last_activity_at=utcnow())
         else:
             await upsert(
                 session,
@@ -183,21 +192,16 @@ class ProjectService:
         self, session: AsyncSession, student: Student, profile: Profile
     ) -> tuple[Project | None, list[StepView]]:
         """The student's project of this career (None before it is started) and its steps."""
-        query = select(Project).where(
-            Project.student_id == student.id, Project.career == profile.slug
-        )
-        project = (await session.execute(query)).scalar_one_or_none()
+        params = {"student_id": student.id, "career": profile.slug}
+        project = (await session.execute(STUDENTS_PROJECT, params)).scalar_one_or_none()
         done: set[str] = set()
         entries: dict[str, list[Entry]] = {}
         if project is not None:
             done = await self._done(session, project)
-            entry_rows = await session.execute(
-                select(ProjectEntry)
-                .where(ProjectEntry.project_id == project.id)
-                .order_by(ProjectEntry.seq)
-            )
-            for row in entry_rows.scalars():
-                entries.setdefault(row.step_id, []).append(Entry(row.seq, row.note, row.created_at))
+            connection = await session.connection()
+            entry_rows = await connection.execute(PROJECT_ENTRIES, {"project_id": project.id})
+            for step_id, seq, note, created_at in entry_rows.all():
+                entries.setdefault(step_id, []).append(Entry(seq, note, created_at))
         steps = profile.project.steps
         done_count = sum(1 for step in steps if step.id in done)
         views = [
@@ -247,8 +251,7 @@ class ProjectService:
         )
         if inserted:
             await record_event(session, student, "step", step_id, commit=False)
-        project.last_activity_at = utcnow()
-        await session.flush()
+        await write_columns(session, project, last_activity_at=utcnow())
         done = await self._done(session, project)
         if any(step.id not in done for step in profile.project.steps):
             return

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.content.catalog import Catalog
 from bot.content.models import Profile
 from bot.db.models import Student, utcnow
+from bot.db.rows import write_columns
 from bot.engine.dialogs import Dialogs, Screen
 from bot.services.students import record_event
 
@@ -88,8 +89,9 @@ class TourService:
         for name in missing:
             extra[name] = await self.providers[name](session, student, profile)
         screen = self.dialogs.render(node_id, self.context(student, **extra))
+        position: dict[str, Any] = {"node": node_id}
         if student.explored_at is None and node_id not in ENTRY_NODES and profile is not None:
-            student.explored_at = utcnow()
-        student.node = node_id
+            position["explored_at"] = utcnow()
+        await write_columns(session, student, **position)
         await record_event(session, student, "view", node_id)
         return screen
