@@ -5,11 +5,12 @@ straight from the database with plain queries.
 """
 
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.app import Content
@@ -116,6 +117,21 @@ def data_of(conversation: Conversation, label: str) -> tuple[str, int]:
 
 
 # The database, read directly.
+
+
+@contextmanager
+def statements_run(engine: AsyncEngine) -> Iterator[list[str]]:
+    """The SQL statements `engine` runs while the block runs, in order."""
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 async def scalars(harness: BotHarness, query: Any) -> list[Any]:

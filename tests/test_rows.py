@@ -1,30 +1,14 @@
 """write_columns: a loaded row's changed columns written at once, in the session's
 transaction, with nothing left for commit to flush."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.engine import Database
 from bot.db.models import Student
 from bot.db.rows import write_columns
-
-
-@contextmanager
-def statements_run(database: Database) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        seen.append(statement)
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+from tests.feature_support import statements_run
 
 
 async def stored_node(database: Database, telegram_id: int) -> str | None:
@@ -43,14 +27,14 @@ async def saved_student(session: AsyncSession, telegram_id: int, first_name: str
 async def test_changed_columns_are_written_at_once_and_only_they(database: Database) -> None:
     async with database.session_factory() as session:
         student = await saved_student(session, 501, "Ana")
-        with statements_run(database) as seen:
+        with statements_run(database.engine) as seen:
             await write_columns(session, student, node="day", first_name="Ana")
         assert len(seen) == 1
         assert seen[0].startswith("UPDATE students SET node=")
         assert "first_name" not in seen[0]
         assert student.node == "day"
         assert student not in session.dirty
-        with statements_run(database) as seen:
+        with statements_run(database.engine) as seen:
             await session.commit()
         assert not any(statement.startswith("UPDATE") for statement in seen)
     assert await stored_node(database, 501) == "day"
@@ -59,7 +43,7 @@ async def test_changed_columns_are_written_at_once_and_only_they(database: Datab
 async def test_values_already_stored_write_nothing(database: Database) -> None:
     async with database.session_factory() as session:
         student = await saved_student(session, 502, "Ben")
-        with statements_run(database) as seen:
+        with statements_run(database.engine) as seen:
             await write_columns(session, student, node="menu", first_name="Ben")
         assert seen == []
 

@@ -44,6 +44,7 @@ from tests.feature_support import (
     do_steps,
     profile_of,
     start_project,
+    statements_run,
     take_checklist,
     toasts,
 )
@@ -442,7 +443,6 @@ async def test_reports_read_without_holding_up_the_bot(harness: BotHarness, worl
     if database.engine.dialect.name != "sqlite":
         assert database.report_engine is database.engine
         return
-    read: list[str] = []
     event.listen(
         database.report_engine.sync_engine,
         "connect",
@@ -450,16 +450,12 @@ async def test_reports_read_without_holding_up_the_bot(harness: BotHarness, worl
             "reading_thread", 0, threading.get_ident
         ),
     )
-    event.listen(
-        database.report_engine.sync_engine,
-        "before_cursor_execute",
-        lambda _conn, _cursor, statement, *_rest: read.append(statement),
-    )
     admin = harness.user(ADMIN, "Ada")
-    assert_no_error(await admin.send("/stats"))
+    with statements_run(database.report_engine) as read:
+        assert_no_error(await admin.send("/stats"))
     assert any("FROM students" in statement for statement in read), "/stats read here"
-    read.clear()
-    assert_no_error(await admin.send("/export"))
+    with statements_run(database.report_engine) as read:
+        assert_no_error(await admin.send("/export"))
     assert any("FROM students" in statement for statement in read), "/export read here"
     async with database.report_sessions() as reading:
         thread = (await reading.execute(select(func.reading_thread()))).scalar_one()
