@@ -30,6 +30,9 @@ from bot.standin.session import StandInSession
 from bot.standin.telegram import FakeTelegram
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
+# Two Redis databases that test files flush: TEST_REDIS_DB and the one after it. Checkouts that
+# run their suites at once on one machine each set a base of their own.
+REDIS_DB_BASE = int(os.environ.get("TEST_REDIS_DB", "14"))
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 

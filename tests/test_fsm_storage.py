@@ -19,7 +19,13 @@ from bot.db.engine import Database
 from bot.db.fsm_storage import DatabaseStorage
 from bot.db.models import FsmRecord
 from bot.standin.telegram import FakeTelegram
-from tests.conftest import BotHarness, StorageFactory, start_bot, unavailable
+from tests.conftest import (
+    REDIS_DB_BASE,
+    BotHarness,
+    StorageFactory,
+    start_bot,
+    unavailable,
+)
 from tests.feature_support import (
     WRITE_ANSWER,
     assert_no_error,
@@ -30,7 +36,7 @@ from tests.feature_support import (
     steps_done,
 )
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB_BASE + 1}"
 BOT_ID = 42
 
 

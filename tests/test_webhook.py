@@ -52,7 +52,7 @@ from bot.standin.session import StandInSession
 from bot.standin.telegram import Call, FakeTelegram
 from bot.webhook import DISPATCHER, HEALTH_PATH, create_app
 from tests.cli_support import CAREERBOT, clean_env
-from tests.conftest import POSTGRES_URL, unavailable
+from tests.conftest import POSTGRES_URL, REDIS_DB_BASE, unavailable
 from tests.feature_support import (
     ANSWER_BUTTONS,
     CHECKLIST_BUTTON,
@@ -68,7 +68,7 @@ from tests.feature_support import (
     project_button,
 )
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB_BASE}"
 SECRET = "webhook-Secret_42"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 PATH = "/telegram"
