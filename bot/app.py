@@ -44,6 +44,7 @@ from bot.middlewares import (
     PendingInputMiddleware,
     StudentMiddleware,
 )
+from bot.safe_text import safe_json_loads
 from bot.samples import FEATURE_SAMPLES
 from bot.services.broadcast import BroadcastService
 from bot.services.checklist import ChecklistService
@@ -159,6 +160,9 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     """A Bot for the configured server; a stand-in session replaces the network in chat/tests."""
     if session is None:
         session = JsonAiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    # Every update comes in through this decoder (webhook bodies, getUpdates, the stand-in):
+    # the one place where incoming text is made safe to store (bot.safe_text).
+    session.json_loads = safe_json_loads
     token = settings.bot_token.get_secret_value() if settings.bot_token else "1:standin"
     bot = Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     bot.session.middleware(KeepResponseModelsMiddleware())

@@ -10,6 +10,7 @@ from bot.content.models import Profile, ProjectStep
 from bot.db.models import Project, ProjectEntry, ProjectStepDone, Student, utcnow
 from bot.db.rows import write_columns
 from bot.db.upsert import upsert
+from bot.safe_text import has_visible_text
 from bot.services.students import record_event
 
 NOTE_LIMIT = 500
@@ -84,7 +85,7 @@ class NoteRefused(ValueError):
 def clean_note(text: str | None) -> str:
     """The note as stored, or NoteRefused("note_empty" / "note_too_long")."""
     note = (text or "").strip()
-    if not note:
+    if not has_visible_text(note):
         raise NoteRefused("note_empty")
     if len(note) > NOTE_LIMIT:
         raise NoteRefused("note_too_long")
