@@ -211,7 +211,7 @@ def build_dispatcher(
         ),
         "mydata": lambda session, student, profile: privacy_service.describe(session, student),
     }
-    tour_service = TourService(content.catalog, content.dialogs, providers)
+    tour_service = TourService(content.catalog, content.dialogs, providers, settings.admin_ids)
     broadcast = BroadcastService(
         database.session_factory, tour_service, settings.broadcast_per_second
     )

@@ -543,3 +543,34 @@ def test_read_yaml_of_an_empty_and_an_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(SourceErrors) as caught:
         read_yaml(binary)
     assert str(caught.value).startswith(f"{binary}:1: cannot read the file: ")
+
+
+# Node roles
+
+
+def test_a_button_for_students_to_a_staff_node_is_refused(tree: Tree, check: CheckRunner) -> None:
+    file = write_dialog(
+        tree, extra_node(button="      - label: Go\n        goto: cohort_name_prompt\n")
+    )
+    check.fails_with(
+        f"{file}:{line_of(file, 'goto: cohort_name_prompt')}: nodes.extra.buttons.0.goto: "
+        "leads to 'cohort_name_prompt', which student may not see (see its roles)"
+    )
+
+
+def test_a_staff_node_may_link_to_a_staff_node(tree: Tree, check: CheckRunner) -> None:
+    node = extra_node(button="      - label: Go\n        goto: cohort_name_prompt\n")
+    write_dialog(tree, node.replace("    parent: menu\n", "    parent: menu\n    roles: [lead]\n"))
+    assert check().code == 0
+
+
+def test_unknown_role_and_roles_on_the_home_node(tree: Tree, check: CheckRunner) -> None:
+    file = write_dialog(tree, extra_node().replace("    text:", "    roles: [teacher]\n    text:"))
+    [error] = check.fails()
+    assert error.startswith(f"{file}:{line_of(file, 'teacher')}: nodes.extra.roles.0: ")
+    assert "'student', 'lead' or 'admin'" in error
+    file.unlink()
+    tour = node_file(tree.dialogs, "menu")
+    tree.edit(tour, "  menu:\n", "  menu:\n    roles: [admin]\n")
+    home = "nodes.menu.roles: the home screen is where everyone lands: it cannot have roles"
+    assert any(error.endswith(home) for error in check.fails())

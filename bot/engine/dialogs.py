@@ -103,6 +103,16 @@ class Dialogs:
             )
         return self._uses_profile[node_id]
 
+    def open_to(self, node_id: str, role: str) -> bool:
+        """Whether someone of `role` may see the node (an unknown node: nobody)."""
+        node = self.nodes.get(node_id)
+        return node is not None and role in node.seen_by()
+
+    def restricted(self, node_id: str) -> bool:
+        """Whether the node is shown only to some roles, so opening it needs the viewer's."""
+        node = self.nodes.get(node_id)
+        return node is not None and bool(node.roles)
+
     def message(self, name: str, context: Mapping[str, Any]) -> str:
         return self.render_text(self.messages[name], context).strip()
 
@@ -288,6 +298,9 @@ class _Checker:
                 found.append(self._at("nodes", node_id, (*at, "uses", index), message))
         if node.parent is not None and node.parent not in self.dialogs.nodes:
             found.append(self._at(*at, (*at, "parent"), f"unknown node '{node.parent}'"))
+        if node.roles and node_id == self.dialogs.home:
+            message = "the home screen is where everyone lands: it cannot have roles"
+            found.append(self._at(*at, (*at, "roles"), message))
         for place, button in node.located_buttons():
             found.extend(self._button(node_id, node, button, (*at, "buttons", *place)))
         if not found:
@@ -300,6 +313,13 @@ class _Checker:
         found = []
         if button.goto is not None and button.goto not in self.dialogs.nodes:
             found.append(self._at("nodes", node_id, (*location, "goto"), "unknown node"))
+        elif button.goto is not None:
+            # A button must not show someone a screen they may not open.
+            unseen = node.seen_by() - self.dialogs.nodes[button.goto].seen_by()
+            if unseen:
+                names = ", ".join(sorted(unseen))
+                message = f"leads to '{button.goto}', which {names} may not see (see its roles)"
+                found.append(self._at("nodes", node_id, (*location, "goto"), message))
         if button.action is not None and button.action not in self.contract.actions:
             known = ", ".join(sorted(self.contract.actions))
             message = f"unknown action '{button.action}' (known: {known})"

@@ -1,6 +1,6 @@
 """The schema of `dialogs/*.yaml`; `dialogs/README.md` documents it for authors."""
 
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import (
     BaseModel,
@@ -14,6 +14,9 @@ from pydantic import (
 
 NodeId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
 Template = Annotated[str, StringConstraints(min_length=1)]
+# Who may see a node, by the names of bot.services.roles.Role.
+RoleName = Literal["student", "lead", "admin"]
+ALL_ROLES: frozenset[str] = frozenset(get_args(RoleName))
 
 
 class Strict(BaseModel):
@@ -68,6 +71,11 @@ class Node(Strict):
     parent: NodeId | None = None
     buttons: list[ButtonEntry] = []
     uses: list[str] = []
+    # Empty: everyone. Otherwise only these roles see the node, however it is opened.
+    roles: list[RoleName] = []
+
+    def seen_by(self) -> frozenset[str]:
+        return frozenset(self.roles) if self.roles else ALL_ROLES
 
     def all_buttons(self) -> list[Button]:
         return [button for _, button in self.located_buttons()]

@@ -23,9 +23,10 @@ async def open_node(
     tour: TourService,
 ) -> None:
     """A button to a node: from the tree (`n:`) or an `open` action with a node chosen at
-    run time (an announcement's button)."""
+    run time (an announcement's button). A node the student may not open (gone, or for
+    staff only: a forged button) is an old button to them."""
     node = callback_data.node if isinstance(callback_data, NodeCallback) else callback_data.arg
-    if not tour.knows(node):
+    if not await tour.may_open(session, student, node):
         await show_changed_menu(callback, session, student, tour)
         return
     screen = await tour.show(session, student, node)

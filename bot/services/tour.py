@@ -11,6 +11,7 @@ from bot.content.models import Profile
 from bot.db.models import Student, utcnow
 from bot.db.rows import write_columns
 from bot.engine.dialogs import Dialogs, Screen
+from bot.services.roles import role_of
 from bot.services.students import record_event
 
 CAREER_LIST_NODE = "careers"
@@ -27,6 +28,8 @@ class TourService:
     catalog: Catalog
     dialogs: Dialogs
     providers: Mapping[str, Provider] = field(default_factory=dict)
+    # ADMIN_IDS: who sees the nodes whose `roles` name admins.
+    admin_ids: frozenset[int] = frozenset()
 
     def profile_of(self, student: Student) -> Profile | None:
         return self.catalog.get(student.career)
@@ -52,6 +55,14 @@ class TourService:
     def knows(self, node_id: str) -> bool:
         return node_id in self.dialogs.nodes
 
+    async def may_open(self, session: AsyncSession, student: Student, node_id: str) -> bool:
+        """Whether the student may see the node: it exists, and its `roles`, if any, include
+        theirs (looked up afresh, and only for nodes that name roles)."""
+        if not self.dialogs.restricted(node_id):
+            return self.knows(node_id)
+        role = await role_of(session, student.telegram_id, self.admin_ids)
+        return self.dialogs.open_to(node_id, role)
+
     async def choose_career(self, session: AsyncSession, student: Student, slug: str) -> bool:
         """Switches the student to a career; False when the catalog has no such career."""
         if self.catalog.get(slug) is None:
@@ -75,10 +86,15 @@ class TourService:
     ) -> Screen:
         """The node's screen for this student; records the view and the position. Commits.
 
-        Variables the node uses and the caller did not pass come from the providers; a node
-        that needs what only an action can supply (a checklist question, say) is not reachable
-        on its own, so the student lands on their entry node instead.
+        Every way a node is opened (a button, a command, a deep link, an announcement's button,
+        the stored position on resume) comes through here, so here is where a node's `roles`
+        are enforced: a node the student may not see, or no longer exists, shows their entry
+        node instead. Variables the node uses and the caller did not pass come from the
+        providers; a node that needs what only an action can supply (a checklist question,
+        say) is not reachable on its own, so the student lands on their entry node instead.
         """
+        if not await self.may_open(session, student, node_id):
+            node_id = self.entry_node(student)
         await self.ensure_career(session, student)
         profile = self.profile_of(student)
         if profile is None and self.dialogs.uses_profile(node_id):
