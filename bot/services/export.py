@@ -47,6 +47,10 @@ COLUMNS = (
 )
 PSEUDONYM_BYTES = 8
 YES, NO = "yes", "no"
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection"): = + - @, tab
+# and carriage return; and the full-width forms of = + - @, which some spreadsheets (East
+# Asian locales) take for the ASCII ones.
+FORMULA_STARTS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
 
 
 def pseudonym(student_id: int, key: str) -> str:
@@ -75,12 +79,31 @@ class ExportRow:
         return [getattr(self, column) for column in COLUMNS]
 
 
+def neutralise(value: Any) -> Any:
+    """A text cell a spreadsheet shows as text, never runs as a formula (OWASP's advice: a
+    leading single quote when it starts with a formula character).
+
+    Spreadsheets may drop leading spaces (LibreOffice's "trim spaces", Excel's import), so a
+    formula character after leading whitespace counts too; the quote then goes first, and
+    the cell's text is otherwise kept as it is. Numbers are written as numbers.
+    """
+    if not isinstance(value, str) or not value:
+        return value
+    first = value.lstrip(" \u00a0\u3000\n\v\f")[:1] or value[:1]
+    return "'" + value if first in FORMULA_STARTS else value
+
+
 def write_csv(rows: Iterable[ExportRow]) -> str:
+    """Every export's CSV (the bot's /export and `careerbot export`): every cell neutralised.
+
+    Rows end in CRLF (RFC 4180): the writer quotes a cell holding any character of the line
+    ending, so a carriage return inside a name is quoted too, never a row break.
+    """
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([neutralise(column) for column in COLUMNS])
     for row in rows:
-        writer.writerow(row.values())
+        writer.writerow([neutralise(value) for value in row.values()])
     return buffer.getvalue()
 
 
