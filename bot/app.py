@@ -6,6 +6,7 @@ Every entry point (polling, webhook, terminal chat) and the tests build the bot 
 import gc
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -22,7 +23,7 @@ from bot.content.models import Profile
 from bot.content.questions import QUESTIONS_FILE
 from bot.content.yaml_source import SourceError, SourceErrors
 from bot.db.engine import Database
-from bot.db.fsm_storage import DatabaseStorage, RecordCache
+from bot.db.fsm_storage import DatabaseStorage, RecordCache, private_chat_data
 from bot.db.models import Student
 from bot.engine.dialogs import Contract, Dialogs, Screen, load_dialogs
 from bot.handlers import (
@@ -49,7 +50,7 @@ from bot.samples import FEATURE_SAMPLES
 from bot.services.broadcast import BroadcastService
 from bot.services.checklist import ChecklistService
 from bot.services.cohorts import CohortService
-from bot.services.export import ExportService
+from bot.services.export import ExportService, configured_key
 from bot.services.jobs import JobRunner
 from bot.services.privacy import PrivacyService
 from bot.services.project import ProjectService
@@ -198,7 +199,8 @@ def build_dispatcher(
 ) -> Dispatcher:
     checklist_service = ChecklistService()
     project_service = ProjectService()
-    privacy_service = PrivacyService(content.catalog)
+    fsm_storage = storage or create_storage(settings, database)
+    privacy_service = PrivacyService(content.catalog, partial(private_chat_data, fsm_storage))
     providers: dict[str, Provider] = {
         "checklist": lambda session, student, profile: checklist_service.overview(
             session, student, _required(profile)
@@ -219,7 +221,7 @@ def build_dispatcher(
         database.session_factory, tour_service, project_service, settings.nudge_after_days
     )
     dispatcher = Dispatcher(
-        storage=storage or create_storage(settings, database),
+        storage=fsm_storage,
         settings=settings,
         catalog=content.catalog,
         dialogs=content.dialogs,
@@ -231,9 +233,7 @@ def build_dispatcher(
         cohorts=CohortService(content.catalog, settings.cohort_link_days),
         stats=StatsService(content.catalog, settings.admin_ids),
         reports=database.report_sessions,
-        export=ExportService(
-            content.catalog, settings.pseudonym_key.get_secret_value(), settings.admin_ids
-        ),
+        export=ExportService(content.catalog, configured_key(settings), settings.admin_ids),
         broadcast=broadcast,
         jobs=JobRunner(database.session_factory, broadcast, reminders),
     )

@@ -16,7 +16,7 @@ from bot.content.catalog import Catalog, load_profiles
 from bot.content.yaml_source import SourceErrors
 from bot.db.engine import Database
 from bot.db.migrate import upgrade, upgrade_async
-from bot.services.export import ExportService
+from bot.services.export import ExportService, configured_key
 from bot.services.roles import Role, Viewer, grant_lead, list_leads, revoke_lead
 from bot.services.stats import DEFAULT_DAYS, StatsService
 
@@ -217,11 +217,12 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_export(settings: Settings, args: argparse.Namespace) -> None:
     """Writes the per-student progress CSV (pseudonymous, one row per student)."""
-    key = settings.pseudonym_key.get_secret_value()
-    service = ExportService(_catalog(settings), key, settings.admin_ids)
+    service = ExportService(_catalog(settings), configured_key(settings), settings.admin_ids)
 
     async def work(session: AsyncSession) -> str:
-        found = await service.export(session, CLI_VIEWER, args.cohort)
+        key = await service.key(session)
+        await session.commit()  # a key made now is the one the bot's /export uses too
+        found = await service.export(session, CLI_VIEWER, args.cohort, key)
         if found is None:
             raise CommandFailed(f"no cohort {args.cohort}")
         return found.csv()

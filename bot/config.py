@@ -9,7 +9,6 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{PROJECT_DIR / 'data' / 'careerbot.db'}"
-DEFAULT_PSEUDONYM_KEY = "careerbot-default-pseudonym-key-set-your-own"
 
 
 class Settings(BaseSettings):
@@ -33,8 +32,9 @@ class Settings(BaseSettings):
     webhook_host: str = "127.0.0.1"
     webhook_port: Annotated[int, Field(ge=1, le=65535)] = 8080
     webhook_path: str = "/telegram"
-    # Keys the pseudonyms of students in CSV exports; the default is public: set your own.
-    pseudonym_key: SecretStr = SecretStr(DEFAULT_PSEUDONYM_KEY)
+    # Keys the pseudonyms of students in CSV exports; unset, the bot makes a random key once
+    # and keeps it in the database (table `secrets`).
+    pseudonym_key: SecretStr | None = None
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -9,7 +9,18 @@ from bot.db.models import Cohort, Staff, Student, utcnow
 from bot.services.broadcast import AnnouncementView, Progress
 from bot.services.checklist import ANSWERS, ChecklistOverview, Question, Result, signs_of
 from bot.services.cohorts import CohortSummary, CohortView
-from bot.services.privacy import AttemptRecord, MyData, ProjectRecord
+from bot.services.privacy import (
+    AnswerRecord,
+    AttemptRecord,
+    DeliveryRecord,
+    EntryRecord,
+    EventRecord,
+    MoveRecord,
+    MyData,
+    ProjectRecord,
+    QuestionRecord,
+    StepDoneRecord,
+)
 from bot.services.project import NOTE_LIMIT, Entry, ProjectOverview, StepView
 from bot.services.questions import FALLBACK, Answer
 from bot.services.stats import sample_report
@@ -40,16 +51,41 @@ def _steps(profile: Profile) -> list[StepView]:
 def _mydata(profile: Profile) -> MyData:
     now = utcnow()
     student = Student(
-        telegram_id=1, first_name="Sam", career=profile.slug, first_seen=now, last_seen=now
+        telegram_id=1,
+        first_name="Sam",
+        career=profile.slug,
+        first_seen=now,
+        last_seen=now,
+        joined_cohort_at=now,
+        explored_at=now,
+        blocked_at=now,
     )
+    step = profile.project.steps[0].id
     return MyData(
         student=student,
         career_title=profile.title,
         event_total=1,
         event_counts=[("view", 1)],
-        attempts=[AttemptRecord(profile.slug, now, None, ["sign 1: yes"])],
-        projects=[ProjectRecord(profile.slug, True, [profile.project.steps[0].id], ["a note"])],
-        questions=["a question"],
+        cohort="Class 9B",
+        moves=[MoveRecord(None, "Class 9B", now), MoveRecord("Class 9B", "Class 9C", now)],
+        events=[EventRecord("view", "menu", profile.slug, 1, now, now)],
+        attempts=[AttemptRecord(profile.slug, now, now, [AnswerRecord(1, "yes", now)], 1)],
+        projects=[
+            ProjectRecord(
+                profile.slug,
+                True,
+                [StepDoneRecord(step, now)],
+                [EntryRecord(step, 1, "a note", now), EntryRecord(step, 2, None, now)],
+                now,
+                now,
+                now,
+                now,
+            )
+        ],
+        questions=[QuestionRecord("a question", profile.slug, now)],
+        deliveries=[DeliveryRecord("An announcement", "sent", now)],
+        active_days=[now.date()],
+        pending={"step": step},
     )
 
 

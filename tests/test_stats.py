@@ -19,10 +19,11 @@ from sqlalchemy import delete, event, func, select
 from sqlalchemy.exc import OperationalError
 
 from bot.content.models import Profile
-from bot.db.models import ActiveDay, Cohort, Event, Staff, Student, utcnow
+from bot.db.models import ActiveDay, Cohort, Event, Secret, Staff, Student, utcnow
 from bot.services.charts import build_figure, render_chart
 from bot.services.export import COLUMNS, ExportRow, pseudonym, write_csv
 from bot.services.roles import Role, Viewer
+from bot.services.secrets import PSEUDONYM_KEY
 from bot.services.stats import (
     LOW_COUNT,
     Count,
@@ -150,6 +151,14 @@ async def internal_ids(harness: BotHarness) -> dict[int, int]:
     async with harness.database.session_factory() as session:
         rows = await session.execute(select(Student.telegram_id, Student.id))
         return {telegram_id: internal for telegram_id, internal in rows.all()}
+
+
+async def stored_key(harness: BotHarness) -> str:
+    """The pseudonyms' key the bot made (the tests set no PSEUDONYM_KEY)."""
+    async with harness.database.session_factory() as session:
+        key = await session.scalar(select(Secret.value).where(Secret.name == PSEUDONYM_KEY))
+    assert key is not None, "no pseudonym key was stored"
+    return key
 
 
 def report_text(replies: list[Reply]) -> str:
@@ -342,7 +351,7 @@ async def test_export_has_one_row_per_student_and_no_identities(
     for staff in (ADMIN, LEAD_A, LEAD_B):
         assert str(staff) not in content
     by_telegram = await internal_ids(harness)
-    key = harness.settings.pseudonym_key.get_secret_value()
+    key = await stored_key(harness)
     rows_by_student = {row["student"]: row for row in rows}
     assert len(rows_by_student) == len(rows)
     today = utcnow().date().isoformat()

@@ -148,3 +148,9 @@ class DatabaseStorage(BaseStorage):
 async def forget_user(session: AsyncSession, user_id: int) -> None:
     """Deletes every FSM record of a Telegram user (whatever bot, chat or destiny)."""
     await session.execute(delete(FsmRecord).where(FsmRecord.user_id == user_id))
+
+
+async def private_chat_data(storage: BaseStorage, user_id: int) -> dict[str, Any]:
+    """The FSM data of a user's private chat with the bot, the only chat it works in. Neither
+    this storage's keys nor RedisStorage's name the bot, so no bot id is needed."""
+    return await storage.get_data(StorageKey(bot_id=0, chat_id=user_id, user_id=user_id))

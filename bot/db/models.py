@@ -265,3 +265,14 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     holder: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime]
+
+
+class Secret(Base):
+    """A key the bot made itself, once, where no setting gives one (the export pseudonyms'
+    key without PSEUDONYM_KEY): kept here, it stays the same across restarts and workers."""
+
+    __tablename__ = "secrets"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

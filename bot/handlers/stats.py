@@ -71,6 +71,7 @@ async def send_stats(
 async def send_export(
     bot: Bot,
     chat_id: int,
+    session: AsyncSession,
     reports: async_sessionmaker[AsyncSession],
     student: Student,
     viewer: Viewer,
@@ -78,9 +79,11 @@ async def send_export(
     export: ExportService,
     cohort_id: int | None,
 ) -> bool:
-    """Sends the CSV; False when the cohort is not the viewer's."""
+    """Sends the CSV; False when the cohort is not the viewer's. The pseudonyms' key comes
+    through the update's session: a key made by this export is stored with the update."""
+    key = await export.key(session)
     async with reports() as reading:
-        found = await export.export(reading, viewer, cohort_id)
+        found = await export.export(reading, viewer, cohort_id, key)
     if found is None:
         return False
     if not found.rows:
@@ -113,13 +116,14 @@ async def stats_command(
 async def export_command(
     message: Message,
     bot: Bot,
+    session: AsyncSession,
     reports: async_sessionmaker[AsyncSession],
     student: Student,
     viewer: Viewer,
     tour: TourService,
     export: ExportService,
 ) -> None:
-    await send_export(bot, message.chat.id, reports, student, viewer, tour, export, None)
+    await send_export(bot, message.chat.id, session, reports, student, viewer, tour, export, None)
 
 
 async def stats_cohort(
@@ -146,6 +150,7 @@ async def export_cohort(
     callback: CallbackQuery,
     callback_data: ActionCallback,
     bot: Bot,
+    session: AsyncSession,
     reports: async_sessionmaker[AsyncSession],
     student: Student,
     viewer: Viewer,
@@ -155,7 +160,7 @@ async def export_cohort(
     parsed = parse_cohort_arg(callback_data.arg)
     chat_id = callback.from_user.id
     if parsed is not None and await send_export(
-        bot, chat_id, reports, student, viewer, tour, export, parsed[0]
+        bot, chat_id, session, reports, student, viewer, tour, export, parsed[0]
     ):
         await callback.answer()
         return

@@ -1,9 +1,9 @@
 """/export and `careerbot export`: per-student progress as CSV, one row per student.
 
 Students appear under a pseudonym (a keyed BLAKE2 hash of their internal id, keyed with
-PSEUDONYM_KEY): the same student gets the same pseudonym in every export, and no name or
-Telegram id is written. The rows come from one query over grouped subqueries, never from a
-query per student.
+PSEUDONYM_KEY, or without it with a random key made once and kept in the database): the same
+student gets the same pseudonym in every export, and no name or Telegram id is written. The
+rows come from one query over grouped subqueries, never from a query per student.
 """
 
 import csv
@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.content.catalog import Catalog
 from bot.db.models import (
     ChecklistAnswer,
@@ -29,6 +30,7 @@ from bot.db.models import (
     as_utc,
 )
 from bot.services.roles import Viewer
+from bot.services.secrets import PSEUDONYM_KEY, stored_secret
 from bot.services.stats import resolve_scope
 
 COLUMNS = (
@@ -51,6 +53,11 @@ YES, NO = "yes", "no"
 # and carriage return; and the full-width forms of = + - @, which some spreadsheets (East
 # Asian locales) take for the ASCII ones.
 FORMULA_STARTS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+
+
+def configured_key(settings: Settings) -> str | None:
+    """PSEUDONYM_KEY, if set."""
+    return settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
 
 
 def pseudonym(student_id: int, key: str) -> str:
@@ -126,8 +133,14 @@ def _flag(value: Any) -> str:
 @dataclass(frozen=True)
 class ExportService:
     catalog: Catalog
-    pseudonym_key: str
+    # PSEUDONYM_KEY; None: the key kept in the database.
+    pseudonym_key: str | None
     admin_ids: frozenset[int] = frozenset()
+
+    async def key(self, session: AsyncSession) -> str:
+        """The pseudonyms' key: PSEUDONYM_KEY, or the stored one, made on first use in the
+        session's transaction (a writable session: the caller commits)."""
+        return self.pseudonym_key or await stored_secret(session, PSEUDONYM_KEY)
 
     def _fit_signs(self) -> ColumnElement[Any]:
         """How many fit signs the attempt's career has: answers below it are fit signs."""
@@ -146,9 +159,10 @@ class ExportService:
         return or_(*conditions) if conditions else false()
 
     async def export(
-        self, session: AsyncSession, viewer: Viewer, cohort_id: int | None
+        self, session: AsyncSession, viewer: Viewer, cohort_id: int | None, key: str
     ) -> Export | None:
-        """The rows the viewer may export; None when `cohort_id` is not theirs."""
+        """The rows the viewer may export, pseudonyms keyed with `key` (from `key()`); None
+        when `cohort_id` is not theirs."""
         scope = await resolve_scope(session, viewer, cohort_id, self.admin_ids)
         if scope is None:
             return None
@@ -221,9 +235,9 @@ class ExportService:
             .order_by(Cohort.name, Student.first_seen, Student.id)
         )
         result = await session.execute(query)
-        return Export([self._row(row) for row in result.all()])
+        return Export([self._row(row, key) for row in result.all()])
 
-    def _row(self, row: Sequence[Any]) -> ExportRow:
+    def _row(self, row: Sequence[Any], key: str) -> ExportRow:
         (
             student_id,
             cohort,
@@ -239,7 +253,7 @@ class ExportService:
             iterations,
         ) = row
         return ExportRow(
-            student=pseudonym(student_id, self.pseudonym_key),
+            student=pseudonym(student_id, key),
             cohort=cohort or "",
             career=career or "",
             joined=_day(first_seen),

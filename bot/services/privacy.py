@@ -1,17 +1,29 @@
-"""/mydata and /forget: everything stored about a student, shown or deleted."""
+"""/mydata and /forget: everything stored about a student, shown or deleted.
 
+`MYDATA_COLUMNS` says, for every table that holds something about a student and every column
+of it, whether /mydata shows it or why not; tests/test_privacy.py checks it against the
+schema, so a new column cannot be left out of /mydata unnoticed.
+"""
+
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.content.catalog import Catalog
 from bot.db.fsm_storage import forget_user
 from bot.db.models import (
     ActiveDay,
+    Announcement,
     ChecklistAnswer,
     ChecklistAttempt,
+    Cohort,
+    CohortMove,
+    Delivery,
     Event,
     Project,
     ProjectEntry,
@@ -20,21 +32,179 @@ from bot.db.models import (
     UnansweredQuestion,
 )
 
+SHOWN = "shown"
+INTERNAL_ID = "an internal row number, meaningless outside the database"
+LINK = "links the row to the student's (or their project's, attempt's) row"
+# Table → column → SHOWN, or why /mydata leaves it out. Every table that references a student
+# (directly or through another such table) and the FSM records, keyed by Telegram user id.
+MYDATA_COLUMNS: dict[str, dict[str, str]] = {
+    "students": {
+        "id": INTERNAL_ID,
+        "telegram_id": SHOWN,
+        "first_name": SHOWN,
+        "language": SHOWN,
+        "career": SHOWN,
+        "node": SHOWN,
+        "start_payload": SHOWN,
+        "blocked_at": SHOWN,
+        "cohort_id": SHOWN,
+        "joined_cohort_at": SHOWN,
+        "explored_at": SHOWN,
+        "first_seen": SHOWN,
+        "last_seen": SHOWN,
+    },
+    "events": {
+        "id": INTERNAL_ID,
+        "student_id": LINK,
+        "kind": SHOWN,
+        "name": SHOWN,
+        "career": SHOWN,
+        "created_at": SHOWN,
+    },
+    "active_days": {"student_id": LINK, "day": SHOWN},
+    "cohort_moves": {
+        "id": INTERNAL_ID,
+        "student_id": LINK,
+        "from_cohort_id": SHOWN,
+        "to_cohort_id": SHOWN,
+        "moved_at": SHOWN,
+    },
+    "checklist_attempts": {
+        "id": INTERNAL_ID,
+        "student_id": LINK,
+        "career": SHOWN,
+        "cursor": SHOWN,
+        "started_at": SHOWN,
+        "finished_at": SHOWN,
+    },
+    "checklist_answers": {
+        "id": INTERNAL_ID,
+        "attempt_id": LINK,
+        "sign_index": SHOWN,
+        "answer": SHOWN,
+        "answered_at": SHOWN,
+    },
+    "projects": {
+        "id": INTERNAL_ID,
+        "student_id": LINK,
+        "career": SHOWN,
+        "started_at": SHOWN,
+        "last_activity_at": SHOWN,
+        "finished_at": SHOWN,
+        "reminders": SHOWN,
+        "nudged_at": SHOWN,
+    },
+    "project_steps_done": {
+        "id": INTERNAL_ID,
+        "project_id": LINK,
+        "step_id": SHOWN,
+        "done_at": SHOWN,
+    },
+    "project_entries": {
+        "id": INTERNAL_ID,
+        "project_id": LINK,
+        "step_id": SHOWN,
+        "seq": SHOWN,
+        "note": SHOWN,
+        "created_at": SHOWN,
+    },
+    "unanswered_questions": {
+        "id": INTERNAL_ID,
+        "student_id": LINK,
+        "career": SHOWN,
+        "text": SHOWN,
+        "created_at": SHOWN,
+    },
+    "deliveries": {
+        "id": INTERNAL_ID,
+        "announcement_id": SHOWN,
+        "student_id": LINK,
+        "status": SHOWN,
+        "updated_at": SHOWN,
+    },
+    "fsm_records": {
+        "key": "made of the Telegram ids shown above",
+        "user_id": "the Telegram id, shown above",
+        "state": "always empty while /mydata is shown: a command ends any wait for typed input",
+        "data": SHOWN,
+    },
+}
+
+
+@dataclass(frozen=True)
+class MoveRecord:
+    from_cohort: str | None
+    to_cohort: str
+    moved_at: datetime
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    kind: str
+    name: str
+    career: str | None
+    count: int
+    first: datetime
+    last: datetime
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    sign: int
+    answer: str
+    answered_at: datetime
+
+    def __str__(self) -> str:
+        return f"sign {self.sign}: {self.answer}"
+
 
 @dataclass(frozen=True)
 class AttemptRecord:
     career: str
     started_at: datetime
     finished_at: datetime | None
-    answers: list[str]
+    answers: list[AnswerRecord]
+    cursor: int = 0
+
+
+@dataclass(frozen=True)
+class StepDoneRecord:
+    step_id: str
+    done_at: datetime
+
+
+@dataclass(frozen=True)
+class EntryRecord:
+    step_id: str
+    seq: int
+    note: str | None
+    created_at: datetime
 
 
 @dataclass(frozen=True)
 class ProjectRecord:
     career: str
     reminders: bool
-    steps_done: list[str]
-    entries: list[str]
+    steps_done: list[StepDoneRecord]
+    entries: list[EntryRecord]
+    started_at: datetime | None = None
+    last_activity_at: datetime | None = None
+    finished_at: datetime | None = None
+    nudged_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class QuestionRecord:
+    text: str
+    career: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    text: str
+    status: str
+    updated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -43,41 +213,51 @@ class MyData:
     career_title: str | None
     event_total: int
     event_counts: list[tuple[str, int]]
+    cohort: str | None = None
+    moves: list[MoveRecord] = field(default_factory=list)
+    events: list[EventRecord] = field(default_factory=list)
     attempts: list[AttemptRecord] = field(default_factory=list)
     projects: list[ProjectRecord] = field(default_factory=list)
-    questions: list[str] = field(default_factory=list)
-    active_days: int = 0
+    questions: list[QuestionRecord] = field(default_factory=list)
+    deliveries: list[DeliveryRecord] = field(default_factory=list)
+    active_days: list[date] = field(default_factory=list)
+    # What the bot keeps of a half-done input (FSM data), as stored.
+    pending: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class PrivacyService:
     catalog: Catalog
+    # Reads the FSM data (Redis or the database) of a Telegram user's chat with the bot: a
+    # half-done input is part of what is stored about them.
+    pending_input: Callable[[int], Awaitable[dict[str, Any]]] | None = None
 
     async def describe(self, session: AsyncSession, student: Student) -> MyData:
-        counts = await session.execute(
-            select(Event.kind, func.count())
-            .where(Event.student_id == student.id)
-            .group_by(Event.kind)
-            .order_by(Event.kind)
-        )
-        event_counts = [(kind, count) for kind, count in counts.all()]
+        events = await self._events(session, student)
+        kinds: dict[str, int] = {}
+        for event in events:
+            kinds[event.kind] = kinds.get(event.kind, 0) + event.count
         profile = self.catalog.get(student.career)
+        days = await session.execute(
+            select(ActiveDay.day).where(ActiveDay.student_id == student.id).order_by(ActiveDay.day)
+        )
+        cohort = None
+        if student.cohort_id is not None:
+            cohort = await session.scalar(select(Cohort.name).where(Cohort.id == student.cohort_id))
         return MyData(
             student=student,
             career_title=profile.title if profile else student.career,
-            event_total=sum(count for _, count in event_counts),
-            event_counts=event_counts,
+            event_total=sum(kinds.values()),
+            event_counts=sorted(kinds.items()),
+            cohort=cohort,
+            moves=await self._moves(session, student),
+            events=events,
             attempts=await self._attempts(session, student),
             projects=await self._projects(session, student),
             questions=await self._questions(session, student),
-            active_days=int(
-                await session.scalar(
-                    select(func.count())
-                    .select_from(ActiveDay)
-                    .where(ActiveDay.student_id == student.id)
-                )
-                or 0
-            ),
+            deliveries=await self._deliveries(session, student),
+            active_days=list(days.scalars()),
+            pending=await self._pending(student),
         )
 
     async def forget(self, session: AsyncSession, student: Student) -> None:
@@ -85,6 +265,33 @@ class PrivacyService:
         await forget_user(session, student.telegram_id)
         await session.execute(delete(Student).where(Student.id == student.id))
         await session.commit()
+
+    async def _events(self, session: AsyncSession, student: Student) -> list[EventRecord]:
+        rows = await session.execute(
+            select(
+                Event.kind,
+                Event.name,
+                Event.career,
+                func.count(),
+                func.min(Event.created_at),
+                func.max(Event.created_at),
+            )
+            .where(Event.student_id == student.id)
+            .group_by(Event.kind, Event.name, Event.career)
+            .order_by(Event.kind, Event.name, Event.career)
+        )
+        return [EventRecord(*row) for row in rows.all()]
+
+    async def _moves(self, session: AsyncSession, student: Student) -> list[MoveRecord]:
+        source, target = aliased(Cohort), aliased(Cohort)
+        rows = await session.execute(
+            select(source.name, target.name, CohortMove.moved_at)
+            .join(target, target.id == CohortMove.to_cohort_id)
+            .outerjoin(source, source.id == CohortMove.from_cohort_id)
+            .where(CohortMove.student_id == student.id)
+            .order_by(CohortMove.moved_at, CohortMove.id)
+        )
+        return [MoveRecord(*row) for row in rows.all()]
 
     async def _attempts(self, session: AsyncSession, student: Student) -> list[AttemptRecord]:
         attempts = await session.execute(
@@ -95,23 +302,38 @@ class PrivacyService:
         records = []
         for attempt in attempts.scalars():
             answers = await session.execute(
-                select(ChecklistAnswer.sign_index, ChecklistAnswer.answer)
+                select(
+                    ChecklistAnswer.sign_index, ChecklistAnswer.answer, ChecklistAnswer.answered_at
+                )
                 .where(ChecklistAnswer.attempt_id == attempt.id)
                 .order_by(ChecklistAnswer.sign_index)
             )
-            listed = [f"sign {index + 1}: {answer}" for index, answer in answers.all()]
+            listed = [AnswerRecord(index + 1, answer, at) for index, answer, at in answers.all()]
             records.append(
-                AttemptRecord(attempt.career, attempt.started_at, attempt.finished_at, listed)
+                AttemptRecord(
+                    attempt.career, attempt.started_at, attempt.finished_at, listed, attempt.cursor
+                )
             )
         return records
 
-    async def _questions(self, session: AsyncSession, student: Student) -> list[str]:
+    async def _questions(self, session: AsyncSession, student: Student) -> list[QuestionRecord]:
         rows = await session.execute(
-            select(UnansweredQuestion.text)
+            select(
+                UnansweredQuestion.text, UnansweredQuestion.career, UnansweredQuestion.created_at
+            )
             .where(UnansweredQuestion.student_id == student.id)
             .order_by(UnansweredQuestion.id)
         )
-        return list(rows.scalars())
+        return [QuestionRecord(*row) for row in rows.all()]
+
+    async def _deliveries(self, session: AsyncSession, student: Student) -> list[DeliveryRecord]:
+        rows = await session.execute(
+            select(Announcement.text, Delivery.status, Delivery.updated_at)
+            .join(Announcement, Announcement.id == Delivery.announcement_id)
+            .where(Delivery.student_id == student.id)
+            .order_by(Delivery.id)
+        )
+        return [DeliveryRecord(*row) for row in rows.all()]
 
     async def _projects(self, session: AsyncSession, student: Student) -> list[ProjectRecord]:
         projects = await session.execute(
@@ -120,20 +342,35 @@ class PrivacyService:
         records = []
         for project in projects.scalars():
             done = await session.execute(
-                select(ProjectStepDone.step_id)
+                select(ProjectStepDone.step_id, ProjectStepDone.done_at)
                 .where(ProjectStepDone.project_id == project.id)
                 .order_by(ProjectStepDone.done_at)
             )
             entries = await session.execute(
-                select(ProjectEntry)
+                select(
+                    ProjectEntry.step_id,
+                    ProjectEntry.seq,
+                    ProjectEntry.note,
+                    ProjectEntry.created_at,
+                )
                 .where(ProjectEntry.project_id == project.id)
                 .order_by(ProjectEntry.step_id, ProjectEntry.seq)
             )
-            listed = [
-                f"{entry.step_id} #{entry.seq}: {entry.note or '(logged)'}"
-                for entry in entries.scalars()
-            ]
             records.append(
-                ProjectRecord(project.career, project.reminders, list(done.scalars()), listed)
+                ProjectRecord(
+                    project.career,
+                    project.reminders,
+                    [StepDoneRecord(*row) for row in done.all()],
+                    [EntryRecord(*row) for row in entries.all()],
+                    project.started_at,
+                    project.last_activity_at,
+                    project.finished_at,
+                    project.nudged_at,
+                )
             )
         return records
+
+    async def _pending(self, student: Student) -> dict[str, Any]:
+        if self.pending_input is None:
+            return {}
+        return await self.pending_input(student.telegram_id)
