@@ -43,6 +43,7 @@ from bot.middlewares import (
     DatabaseSessionMiddleware,
     KeepResponseModelsMiddleware,
     PendingInputMiddleware,
+    RetryOnceMiddleware,
     StudentMiddleware,
 )
 from bot.safe_text import safe_json_loads
@@ -168,6 +169,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     bot = Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     bot.session.middleware(KeepResponseModelsMiddleware())
     bot.session.middleware(CommitBeforeTelegramMiddleware())
+    bot.session.middleware(RetryOnceMiddleware())
     return bot
 
 

@@ -1,6 +1,9 @@
 """Per-update plumbing: one database session, the student behind the update, and the
-transaction ended before the bot talks to Telegram; and the models of Bot API responses."""
+transaction ended before the bot talks to Telegram, a call Telegram failed retried once; and
+the models of Bot API responses."""
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any
@@ -10,16 +13,21 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
+from aiogram.exceptions import TelegramNetworkError, TelegramServerError
 from aiogram.fsm.context import FSMContext
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
+from aiohttp import ClientConnectorError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.engine import update_session
 from bot.services.students import Visitor, touch_student
 
+logger = logging.getLogger(__name__)
+
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+RETRY_PAUSE_SECONDS = 0.5
 
 
 class DatabaseSessionMiddleware(BaseMiddleware):
@@ -82,6 +90,37 @@ class KeepResponseModelsMiddleware(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
         response_model(method.__returning__)
+        return await make_request(bot, method)
+
+
+class RetryOnceMiddleware(BaseRequestMiddleware):
+    """Makes a Bot API call of an update's handling a second time, once, after a moment, when
+    Telegram answered with a server error (5xx) or no connection to it could be made.
+
+    Such failures are nearly always momentary, and without a retry the student's tap or
+    message would get no answer. A timeout or a connection lost mid-request is not retried:
+    the message may have reached the student, and a retry could show it twice. Calls outside
+    an update are left to their sender: announcements have retries of their own, with back-off.
+    """
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        if update_session.get() is None:
+            return await make_request(bot, method)
+        try:
+            return await make_request(bot, method)
+        except (TelegramServerError, TelegramNetworkError) as exc:
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(exc, TelegramNetworkError) and not isinstance(
+                cause, ClientConnectorError
+            ):
+                raise
+            logger.info("%s: %s; trying once more", method.__api_method__, exc.message)
+        await asyncio.sleep(RETRY_PAUSE_SECONDS)
         return await make_request(bot, method)
 
 
