@@ -48,7 +48,7 @@ from bot.middlewares import (
 )
 from bot.safe_text import safe_json_loads
 from bot.samples import FEATURE_SAMPLES
-from bot.services.broadcast import BroadcastService
+from bot.services.broadcast import FAILURE_LABELS, BroadcastService
 from bot.services.checklist import ChecklistService
 from bot.services.cohorts import CohortService
 from bot.services.export import ExportService, configured_key
@@ -124,7 +124,7 @@ CONTRACT = Contract(
             "export_empty",
         }
     ),
-    labels=frozenset({"back", "home"}),
+    labels=frozenset({"back", "home"}) | FAILURE_LABELS,
     actions=tour.ACTIONS
     | checklist.ACTIONS
     | project.ACTIONS
@@ -217,7 +217,11 @@ def build_dispatcher(
     }
     tour_service = TourService(content.catalog, content.dialogs, providers, settings.admin_ids)
     broadcast = BroadcastService(
-        database.session_factory, tour_service, settings.broadcast_per_second
+        database.session_factory,
+        tour_service,
+        settings.broadcast_per_second,
+        settings.announcement_retry_hours,
+        settings.announcement_retry_base_seconds,
     )
     reminders = ReminderService(
         database.session_factory, tour_service, project_service, settings.nudge_after_days
@@ -237,7 +241,7 @@ def build_dispatcher(
         reports=database.report_sessions,
         export=ExportService(content.catalog, configured_key(settings), settings.admin_ids),
         broadcast=broadcast,
-        jobs=JobRunner(database.session_factory, broadcast, reminders),
+        jobs=JobRunner(database.session_factory, broadcast, reminders, settings.jobs_lease_seconds),
     )
     dispatcher.update.outer_middleware(DatabaseSessionMiddleware(database.session_factory))
     for observer in (dispatcher.message, dispatcher.callback_query):

@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     nudge_after_days: Annotated[int, Field(ge=1, le=365)] = 3
     cohort_link_days: Annotated[int, Field(ge=0, le=3650)] = 0
     broadcast_per_second: Annotated[float, Field(gt=0, le=25)] = 25
+    # A delivery that meets a transient failure (Telegram 5xx, a timeout, 429) is tried again
+    # with growing pauses from the base, until this long after the announcement was sent.
+    announcement_retry_hours: Annotated[float, Field(gt=0, le=168, allow_inf_nan=False)] = 24
+    announcement_retry_base_seconds: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] = 5
+    # The background-jobs lease: renewed every third of it while held, so another process
+    # takes over this long after the holder died.
+    jobs_lease_seconds: Annotated[float, Field(ge=1, le=300, allow_inf_nan=False)] = 3
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_host: str = "127.0.0.1"

@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.content.models import Profile
 from bot.db.models import Cohort, Staff, Student, utcnow
-from bot.services.broadcast import AnnouncementView, Progress
+from bot.services.broadcast import AnnouncementView, FailureCount, Progress
 from bot.services.checklist import ANSWERS, ChecklistOverview, Question, Result, signs_of
 from bot.services.cohorts import CohortSummary, CohortView
 from bot.services.privacy import (
@@ -124,7 +124,15 @@ FEATURE_SAMPLES: dict[str, Callable[[Profile], Any]] = {
     "cohort": _cohort,
     "cohort_name": lambda profile: "Class 9B",
     "announcement": _announcement,
-    "progress": lambda profile: Progress(total=30, sent=20, blocked=2, failed=1, pending=7),
+    "progress": lambda profile: Progress(
+        total=30,
+        sent=20,
+        blocked=2,
+        failed=1,
+        pending=7,
+        retrying=2,
+        failures=[FailureCount("chat not found", 1)],
+    ),
     "leads": lambda profile: [Staff(telegram_id=1, name="Alex")],
     "telegram_id": lambda profile: 1,
     "lead_name": lambda profile: "Alex",

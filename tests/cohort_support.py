@@ -72,16 +72,32 @@ def lines(markup: str) -> list[str]:
     return [line.strip() for line in plain(markup).splitlines() if line.strip()]
 
 
-def progress_lines(sent: int, blocked: int, failed: int) -> list[str]:
-    """The finished progress message, rendered from dialogs/cohorts.yaml."""
+def progress_lines(
+    sent: int,
+    blocked: int,
+    failed: int = 0,
+    failures: dict[str, int] | None = None,
+    pending: int = 0,
+    retrying: int = 0,
+) -> list[str]:
+    """The progress message, rendered from dialogs/cohorts.yaml: finished unless `pending`.
+    `failures` counts the failed deliveries by reason (each named by a `delivery_<reason>`
+    label, in the order given)."""
+    failures = failures or {}
+    failed = failed or sum(failures.values())
     template = DIALOGS.nodes["announce_progress"]["text"]
     progress = {
-        "done": True,
+        "done": pending == 0,
         "sent": sent,
         "blocked": blocked,
         "failed": failed,
-        "pending": 0,
-        "total": sent + blocked + failed,
+        "pending": pending,
+        "retrying": retrying,
+        "total": sent + blocked + failed + pending,
+        "failures": [
+            {"label": DIALOGS.labels[f"delivery_{reason}"], "count": count}
+            for reason, count in failures.items()
+        ],
     }
     rendered = Environment(autoescape=True).from_string(template).render(progress=progress)
     return lines(rendered)
@@ -221,6 +237,22 @@ async def member_ids(harness: BotHarness, cohort_id: int) -> set[int]:
 
 async def announcements(harness: BotHarness) -> list[Announcement]:
     return await scalars(harness, select(Announcement).order_by(Announcement.id))
+
+
+async def delivery_rows(
+    harness: BotHarness, announcement_id: int
+) -> dict[int, tuple[str, str | None, int]]:
+    """telegram id → the delivery's status, reason and attempts."""
+    async with harness.database.session_factory() as session:
+        rows = await session.execute(
+            select(Student.telegram_id, Delivery.status, Delivery.reason, Delivery.attempts)
+            .join(Student, Student.id == Delivery.student_id)
+            .where(Delivery.announcement_id == announcement_id)
+        )
+        return {
+            int(telegram_id): (str(status), reason, int(attempts))
+            for telegram_id, status, reason, attempts in rows.all()
+        }
 
 
 async def delivery_statuses(harness: BotHarness, announcement_id: int) -> dict[int, str]:

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from bot.app import Content
 from bot.config import Settings
 from bot.content.models import Profile
-from bot.db.models import Announcement, Delivery, Student
+from bot.db.models import Announcement, Delivery, Student, as_utc
 from bot.standin.conversation import Conversation
-from bot.standin.telegram import Failure
+from bot.standin.telegram import NO_ANSWER, Failure
 from tests.cohort_support import (
     ANNOUNCE,
     CHECKLIST_CHOICE,
@@ -27,6 +27,7 @@ from tests.cohort_support import (
     announcements,
     copies,
     create_cohort,
+    delivery_rows,
     delivery_statuses,
     grant_lead,
     harness_factory,
@@ -276,11 +277,18 @@ async def test_a_student_who_comes_back_after_blocking_gets_announcements_again(
 
 
 async def statuses_now(harness: BotHarness) -> dict[str, int]:
+    """Deliveries by status; "retrying" counts the pending ones that failed once."""
     async with harness.database.session_factory() as session:
         rows = await session.execute(
-            select(Delivery.status, func.count()).group_by(Delivery.status)
+            select(Delivery.status, Delivery.reason, func.count()).group_by(
+                Delivery.status, Delivery.reason
+            )
         )
-        return {str(status): int(number) for status, number in rows.all()}
+        counts: dict[str, int] = {}
+        for status, reason, number in rows.all():
+            key = "retrying" if status == "pending" and reason else str(status)
+            counts[key] = counts.get(key, 0) + int(number)
+        return counts
 
 
 @pytest.mark.parametrize("moment", ["between-sends", "while-retrying"])
@@ -302,14 +310,15 @@ async def test_a_restart_mid_send_resumes_without_second_copies(
     async def in_progress() -> bool:
         counts = await statuses_now(harness)
         if moment == "while-retrying":
-            return counts.get("sending", 0) >= 1
+            return counts.get("retrying", 0) >= 1
         return counts.get("sent", 0) >= 2 and counts.get("pending", 0) >= 3
 
     await wait_until(in_progress, "the announcement to be under way")
     before = await statuses_now(harness)
     await harness.restart()
     after_stop = await statuses_now(harness)
-    assert after_stop.get("pending", 0) > 0, f"nothing left to resume: {before} → {after_stop}"
+    left = after_stop.get("pending", 0) + after_stop.get("retrying", 0)
+    assert left > 0, f"nothing left to resume: {before} → {after_stop}"
 
     announcement = await wait_finished(harness, (await the_announcement(harness)).id)
     for member in ids:
@@ -394,3 +403,125 @@ async def test_the_sender_holds_no_database_connection_while_telegram_answers(
 
         await wait_until(all_sent, "every member's copy")
     assert [count for count in seen if count is not None] == [0] * len(ids)
+
+
+FOREVER = 10**9
+
+
+def progress_texts(harness: BotHarness, lead: int) -> list[list[str]]:
+    """Every version of the progress message the lead was shown (sent or edited)."""
+    return [
+        lines(str(call.params.get("text", "")))
+        for call in harness.telegram.calls
+        if call.method in ("sendMessage", "editMessageText") and call.params.get("chat_id") == lead
+    ]
+
+
+def first_copy_at(harness: BotHarness, chat_id: int, text: str) -> int:
+    """The position among all calls of the send that delivered the text to the chat."""
+    delivered = [
+        index
+        for index, call in enumerate(harness.telegram.calls)
+        if call.method == "sendMessage"
+        and call.params.get("chat_id") == chat_id
+        and text in plain(str(call.params.get("text", "")))
+    ]
+    return delivered[-1]
+
+
+async def test_a_delivery_telegram_could_not_take_is_delivered_later_exactly_once(
+    start_harness: HarnessFactory,
+) -> None:
+    """A 5xx, a request that gets no answer and a 429 are transient: the delivery waits for
+    its next attempt while the others go out, then reaches the student once; the lead sees
+    it pending ("to try again") meanwhile, and every copy delivered at the end."""
+    harness = await start_harness(announcement_retry_base_seconds=2)
+    lee, cohort, ids = await class_of(harness, 6)
+    server_error, no_answer, flood = ids[0], ids[1], ids[-1]
+    harness.telegram.fail(server_error, Failure(500, "Internal Server Error", times=2))
+    harness.telegram.fail(no_answer, Failure(NO_ANSWER, "timed out"))
+    harness.telegram.fail(flood, Failure(429, "Too Many Requests: retry after 1", retry_after=1))
+
+    announcement = await send_and_wait(harness, lee, cohort, TEXT)
+    for member in ids:
+        assert copies(harness, member, TEXT) == 1, member
+    rows = await delivery_rows(harness, announcement.id)
+    assert rows[server_error] == ("sent", None, 3)
+    assert rows[no_answer] == ("sent", None, 2)
+    assert rows[flood] == ("sent", None, 2)
+    assert {rows[member] for member in ids[2:5]} == {("sent", None, 1)}
+    assert send_attempts(harness, server_error, TEXT) == 3
+    # The ones that failed did not hold the others up.
+    for member in ids[2:5]:
+        assert first_copy_at(harness, member, TEXT) < first_copy_at(harness, server_error, TEXT)
+    shown = progress_texts(harness, LEAD_A)
+    assert any(
+        shown_lines == progress_lines(sent, 0, pending=6 - sent, retrying=retrying)
+        for shown_lines in shown
+        for sent in range(6)
+        for retrying in range(1, 4)
+    ), [shown_lines for shown_lines in shown if shown_lines and "Sending" in shown_lines[0]]
+    assert lines(progress_message(harness, announcement)) == progress_lines(6, 0, 0)
+
+
+async def test_six_429s_in_a_row_do_not_make_a_delivery_fail(harness: BotHarness) -> None:
+    lee, cohort, ids = await class_of(harness, 2)
+    harness.telegram.fail(
+        ids[0], Failure(429, "Too Many Requests: retry after 1", retry_after=1, times=6)
+    )
+    announcement = await send_and_wait(harness, lee, cohort, TEXT)
+    rows = await delivery_rows(harness, announcement.id)
+    assert rows[ids[0]] == ("sent", None, 7)
+    assert copies(harness, ids[0], TEXT) == 1
+    assert lines(progress_message(harness, announcement)) == progress_lines(2, 0, 0)
+
+
+async def test_permanent_refusals_fail_at_once_with_their_reason(harness: BotHarness) -> None:
+    lee, cohort, ids = await class_of(harness, 6)
+    blocked, deactivated, not_found, refused = ids[:4]
+    harness.telegram.block(blocked)
+    harness.telegram.fail(deactivated, Failure(403, "Forbidden: user is deactivated"))
+    harness.telegram.fail(not_found, Failure(400, "Bad Request: chat not found", times=FOREVER))
+    harness.telegram.fail(refused, Failure(400, "Bad Request: can't parse entities"))
+
+    announcement = await send_and_wait(harness, lee, cohort, TEXT)
+    rows = await delivery_rows(harness, announcement.id)
+    assert rows[blocked] == ("blocked", "blocked", 1)
+    assert rows[deactivated] == ("blocked", "blocked", 1)
+    assert rows[not_found] == ("failed", "chat_not_found", 1)
+    assert rows[refused] == ("failed", "refused", 1)
+    assert {rows[member] for member in ids[4:]} == {("sent", None, 1)}
+    for member in ids[:4]:
+        assert send_attempts(harness, member, TEXT) == 1, member
+        assert copies(harness, member, TEXT) == 0, member
+    assert lines(progress_message(harness, announcement)) == progress_lines(
+        2, 2, failures={"chat_not_found": 1, "refused": 1}
+    )
+
+
+async def test_a_delivery_still_failing_when_the_retry_time_is_over_is_given_up(
+    start_harness: HarnessFactory,
+) -> None:
+    budget = 3.0
+    harness = await start_harness(
+        announcement_retry_hours=budget / 3600, announcement_retry_base_seconds=0.2
+    )
+    lee, cohort, ids = await class_of(harness, 3)
+    harness.telegram.fail(ids[0], Failure(502, "Bad Gateway", times=FOREVER))
+    harness.telegram.fail(ids[1], Failure(NO_ANSWER, "timed out", times=FOREVER))
+
+    announcement = await send_and_wait(harness, lee, cohort, TEXT)
+    rows = await delivery_rows(harness, announcement.id)
+    for member in ids[:2]:
+        status, reason, attempts = rows[member]
+        assert (status, reason) == ("failed", "gave_up"), member
+        assert attempts >= 2, f"{member} was tried {attempts} time(s)"
+        assert send_attempts(harness, member, TEXT) == attempts
+        assert copies(harness, member, TEXT) == 0
+    assert rows[ids[2]] == ("sent", None, 1)
+    assert announcement.finished_at is not None
+    took = as_utc(announcement.finished_at) - as_utc(announcement.created_at)
+    assert took.total_seconds() <= budget + 2, took
+    assert lines(progress_message(harness, announcement)) == progress_lines(
+        1, 0, failures={"gave_up": 2}
+    )

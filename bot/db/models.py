@@ -254,6 +254,12 @@ class Delivery(Base):
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(12), default="pending")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Sends tried so far; a transient failure puts the row back to pending until
+    # next_attempt_at. `reason` is why the last attempt did not deliver (blocked, failed or
+    # retrying), a code the lead's progress screen names with a label.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(String(24))
 
 
 class Lease(Base):

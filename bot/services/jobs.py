@@ -1,10 +1,16 @@
 """Background jobs — announcements and project reminders — run by exactly one process.
 
 Every process (polling, each webhook worker, the terminal chat) starts a runner; the runners
-compete for a lease in the database and only the holder works. The holder renews the lease
-each round and releases it on a clean stop; after a crash another runner takes over once the
-lease has expired. Outbox rows and nudges are also claimed row by row, so even two holders
-(a lease expiring mid-round) could not send one message twice.
+compete for a lease in the database and only the holder works. The lease is short
+(JOBS_LEASE_SECONDS): while working, the holder's heartbeat renews it every third of that,
+also while a message is on its way, so a slow Telegram never lets it lapse; once the holder
+has died, another runner (or the restarted process itself) takes over as soon as it expires.
+Before every message the sender checks that the lease still names this process, with a third
+of it left (the fence): a process that lost it (stalled past the lease, or cut off from the
+database while another took over) stops before its next message. So one process sends at a
+time and BROADCAST_PER_SECOND holds across all of them; a runner that has just taken over
+also waits one interval before its first message. The holder releases the lease on a clean
+stop. Outbox rows and nudges are also claimed row by row: no message goes out twice.
 """
 
 import asyncio
@@ -14,10 +20,10 @@ import uuid
 from datetime import timedelta
 
 from aiogram import Bot
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.models import Lease, utcnow
+from bot.db.models import Lease, as_utc, utcnow
 from bot.db.upsert import upsert
 from bot.services.broadcast import BroadcastService, ProgressCallback
 from bot.services.reminders import ReminderService
@@ -25,9 +31,12 @@ from bot.services.reminders import ReminderService
 logger = logging.getLogger(__name__)
 
 LEASE_NAME = "background-jobs"
-LEASE_SECONDS = 30
 ROUND_SECONDS = 1.0
 REMINDER_EVERY_ROUNDS = 600
+
+
+class LeaseLost(Exception):
+    """This process no longer holds the background-jobs lease: it must not send."""
 
 
 class JobRunner:
@@ -36,10 +45,12 @@ class JobRunner:
         session_factory: async_sessionmaker[AsyncSession],
         broadcast: BroadcastService,
         reminders: ReminderService,
+        lease_seconds: float,
     ) -> None:
         self.session_factory = session_factory
         self.broadcast = broadcast
         self.reminders = reminders
+        self.lease = timedelta(seconds=lease_seconds)
         self.holder = uuid.uuid4().hex
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -63,7 +74,8 @@ class JobRunner:
             )
             await session.commit()
 
-    async def holds_lease(self) -> bool:
+    async def take_lease(self) -> bool:
+        """Renews the lease if this process holds it, takes it if it has expired."""
         now = utcnow()
         async with self.session_factory() as session:
             await upsert(
@@ -78,24 +90,76 @@ class JobRunner:
                     Lease.name == LEASE_NAME,
                     (Lease.holder == self.holder) | (Lease.expires_at <= now),
                 )
-                .values(holder=self.holder, expires_at=now + timedelta(seconds=LEASE_SECONDS))
+                .values(holder=self.holder, expires_at=now + self.lease)
             )
             await session.commit()
             return getattr(taken, "rowcount", 0) == 1
 
+    async def renew_lease(self) -> bool:
+        """False once another process holds the lease."""
+        async with self.session_factory() as session:
+            renewed = await session.execute(
+                update(Lease)
+                .where(Lease.name == LEASE_NAME, Lease.holder == self.holder)
+                .values(expires_at=utcnow() + self.lease)
+            )
+            await session.commit()
+            return getattr(renewed, "rowcount", 0) == 1
+
+    async def fence(self) -> None:
+        """Raises LeaseLost unless the lease names this process with a third of it left:
+        more than a message takes to leave, so the lease cannot expire (and another process
+        start sending) before the message this check lets through is on its way."""
+        async with self.session_factory() as session:
+            expires_at = await session.scalar(
+                select(Lease.expires_at).where(
+                    Lease.name == LEASE_NAME, Lease.holder == self.holder
+                )
+            )
+        if expires_at is None or as_utc(expires_at) <= utcnow() + self.lease / 3:
+            raise LeaseLost
+
+    async def _heartbeat(self) -> None:
+        """Renews the lease every third of it until cancelled or the lease is lost."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                if not await self.renew_lease():
+                    logger.warning("the background-jobs lease was taken by another process")
+                    return
+            except Exception as exc:
+                # The fence stops the sending if the lease runs out meanwhile.
+                logger.warning("could not renew the background-jobs lease: %r", exc)
+
     async def _run(self, bot: Bot, report: ProgressCallback) -> None:
         rounds = 0
+        held = False
         while True:
             try:
-                if await self.holds_lease():
-                    await self.broadcast.send_unfinished(bot, report)
-                    if rounds % REMINDER_EVERY_ROUNDS == 0:
-                        await self.reminders.send_due(bot)
+                holds = await self.take_lease()
+                if holds and not held:
+                    self.broadcast.hold_off(self.broadcast.interval)
+                held = holds
+                if held:
+                    await self._work(bot, report, rounds)
             except asyncio.CancelledError:
                 raise
+            except LeaseLost:
+                held = False
+                logger.warning("the background-jobs lease is lost or running out: stopped sending")
             except Exception:
                 logger.exception("a background round failed; trying again")
             rounds += 1
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), ROUND_SECONDS)
+
+    async def _work(self, bot: Bot, report: ProgressCallback, rounds: int) -> None:
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            await self.broadcast.send_unfinished(bot, report, self.fence)
+            if rounds % REMINDER_EVERY_ROUNDS == 0:
+                await self.reminders.send_due(bot)
+        finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)

@@ -5,11 +5,12 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
+from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import InputFile
 
-from bot.standin.telegram import FakeTelegram
+from bot.standin.telegram import NO_ANSWER, FakeTelegram
 from bot.telegram_client import json_params
 
 
@@ -25,6 +26,8 @@ class StandInSession(BaseSession):
         file_bytes = {name: await _read(file, bot) for name, file in files.items()}
         body = self.telegram.handle(method.__api_method__, params, file_bytes)
         status = body.pop("status")
+        if status == NO_ANSWER:
+            raise TelegramNetworkError(method=method, message="Request timeout error")
         response = self.check_response(bot, method, status, self.json_dumps(body))
         return response.result  # type: ignore[return-value]
 

@@ -2,7 +2,8 @@
 
 It keeps each chat's messages so that edits, stale buttons and "message is not modified" behave
 as on Telegram, records every call, and can be told to fail the next calls to a chat
-(429 with retry_after, 403 blocked) to exercise error handling.
+(429 with retry_after, 403 blocked, 400 chat not found, a 5xx, no answer at all) to exercise
+error handling.
 """
 
 import itertools
@@ -29,6 +30,11 @@ class StoredMessage:
     reply_markup: dict[str, Any] | None
     kind: str = "text"
     from_bot: bool = True
+
+
+# The status of a Failure that gets no answer: the in-memory session (bot/standin/session.py)
+# raises the client's timeout error, as aiogram's HTTP session does when Telegram is silent.
+NO_ANSWER = 0
 
 
 @dataclass
