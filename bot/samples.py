@@ -83,7 +83,7 @@ def _mydata(profile: Profile) -> MyData:
             )
         ],
         questions=[QuestionRecord("a question", profile.slug, now)],
-        deliveries=[DeliveryRecord("An announcement", "sent", now)],
+        deliveries=[DeliveryRecord("An announcement", "sent", now, 1, None, None)],
         active_days=[now.date()],
         pending={"step": step},
     )

@@ -400,7 +400,16 @@ async def fill_every_table(harness: BotHarness, profile: Profile) -> None:
         )
         session.add(announcement)
         await session.flush()
-        session.add(Delivery(announcement_id=announcement.id, student_id=sam_row.id, status="sent"))
+        session.add(
+            Delivery(
+                announcement_id=announcement.id,
+                student_id=sam_row.id,
+                status="pending",
+                attempts=2,
+                next_attempt_at=now,
+                reason="chat_not_found",
+            )
+        )
         await session.execute(
             update(Student).where(Student.id == sam_row.id).values(blocked_at=now)
         )
@@ -439,6 +448,7 @@ PRESENTED: dict[tuple[str, str], Callable[[Any], str]] = {
     ("checklist_answers", "sign_index"): lambda index: f"sign {index + 1}: ",
     ("projects", "reminders"): lambda on: f"reminders {'on' if on else 'off'}",
     ("events", "created_at"): lambda moment: moment.strftime("%Y-%m-%d"),
+    ("deliveries", "attempts"): lambda count: f"tried {count} time(s)",
 }
 
 

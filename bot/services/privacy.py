@@ -121,6 +121,9 @@ MYDATA_COLUMNS: dict[str, dict[str, str]] = {
         "student_id": LINK,
         "status": SHOWN,
         "updated_at": SHOWN,
+        "attempts": SHOWN,
+        "next_attempt_at": SHOWN,
+        "reason": SHOWN,
     },
     "fsm_records": {
         "key": "made of the Telegram ids shown above",
@@ -205,6 +208,9 @@ class DeliveryRecord:
     text: str
     status: str
     updated_at: datetime
+    attempts: int
+    next_attempt_at: datetime | None
+    reason: str | None
 
 
 @dataclass(frozen=True)
@@ -328,7 +334,14 @@ class PrivacyService:
 
     async def _deliveries(self, session: AsyncSession, student: Student) -> list[DeliveryRecord]:
         rows = await session.execute(
-            select(Announcement.text, Delivery.status, Delivery.updated_at)
+            select(
+                Announcement.text,
+                Delivery.status,
+                Delivery.updated_at,
+                Delivery.attempts,
+                Delivery.next_attempt_at,
+                Delivery.reason,
+            )
             .join(Announcement, Announcement.id == Delivery.announcement_id)
             .where(Delivery.student_id == student.id)
             .order_by(Delivery.id)
