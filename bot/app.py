@@ -59,7 +59,7 @@ from bot.services.questions import FALLBACK, Answer, QuestionService
 from bot.services.reminders import ReminderService
 from bot.services.stats import StatsService
 from bot.services.tour import CAREER_LIST_NODE, HOME_NODE, Provider, TourService
-from bot.telegram_client import JsonAiohttpSession
+from bot.telegram_client import JsonAiohttpSession, call_at_start
 
 logger = logging.getLogger(__name__)
 
@@ -300,6 +300,6 @@ def _required(profile: Profile | None) -> Profile:
     return profile
 
 
-async def _register_commands(bot: Bot, dialogs: Dialogs) -> None:
+async def _register_commands(bot: Bot, dialogs: Dialogs, settings: Settings) -> None:
     commands = [BotCommand(command=c.command, description=c.description) for c in dialogs.commands]
-    await bot.set_my_commands(commands)
+    await call_at_start("setMyCommands", lambda: bot.set_my_commands(commands), settings)

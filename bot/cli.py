@@ -16,6 +16,7 @@ from bot.content.catalog import Catalog, load_profiles
 from bot.content.yaml_source import SourceErrors
 from bot.db.engine import Database
 from bot.db.migrate import upgrade, upgrade_async
+from bot.failures import Failure, Stopped, database_errors, until_stopped
 from bot.services.export import ExportService, configured_key
 from bot.services.roles import Role, Viewer, grant_lead, list_leads, revoke_lead
 from bot.services.stats import DEFAULT_DAYS, StatsService
@@ -60,14 +61,17 @@ def _content_failed(exc: SourceErrors) -> CommandFailed:
 
 async def _run_polling(settings: Settings) -> None:
     from bot.app import build_dispatcher, create_bot, freeze_startup_objects
+    from bot.telegram_client import call_at_start
 
     content = _content(settings)
-    await upgrade_async(settings.database_url)
+    await _upgrade_async(settings)
     database = Database.connect(settings.database_url)
     bot = create_bot(settings)
     dispatcher = build_dispatcher(settings, content, database)
     dispatcher.startup.register(freeze_startup_objects)  # the last step of start-up
     try:
+        # Cached by the Bot, so polling starts without asking again.
+        await until_stopped(call_at_start("getMe", bot.me, settings))
         await dispatcher.start_polling(bot, handle_signals=True)
     finally:
         await bot.session.close()
@@ -82,7 +86,7 @@ async def _run_chat(settings: Settings, user_id: int, first_name: str) -> None:
 
     logging.getLogger().setLevel(logging.WARNING)
     content = _content(settings)
-    await upgrade_async(settings.database_url)
+    await _upgrade_async(settings)
     database = Database.connect(settings.database_url)
     session = StandInSession()
     bot = create_bot(settings, session)
@@ -126,7 +130,7 @@ def cmd_webhook(settings: Settings, args: argparse.Namespace) -> None:
     from bot.webhook import run_workers
 
     _content(settings)
-    upgrade(settings.database_url)
+    _upgrade(settings)
     run_workers(settings, args.workers)
 
 
@@ -156,8 +160,20 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> None:
         print("  ".join(f"[{button.text}]" for button in row))
 
 
+def _upgrade(settings: Settings, revision: str = "head") -> None:
+    """Every command that uses the database first brings it up to date: the first touch, so
+    where a database that cannot be reached or opened becomes one line."""
+    with database_errors(settings.database_url):
+        upgrade(settings.database_url, revision)
+
+
+async def _upgrade_async(settings: Settings) -> None:
+    with database_errors(settings.database_url):
+        await upgrade_async(settings.database_url)
+
+
 async def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[str]]) -> str:
-    await upgrade_async(settings.database_url)
+    await _upgrade_async(settings)
     database = Database.connect(settings.database_url)
     try:
         async with database.session_factory() as session:
@@ -235,7 +251,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
-    upgrade(settings.database_url, args.revision)
+    _upgrade(settings, args.revision)
     print(f"database upgraded to {args.revision}")
 
 
@@ -325,9 +341,12 @@ def main(argv: list[str] | None = None) -> int:
     handler: Callable[[Settings, argparse.Namespace], None] = args.handler
     try:
         handler(settings, args)
-    except CommandFailed as exc:
+    except (CommandFailed, Failure) as exc:
         print(f"careerbot: {exc}", file=sys.stderr)
         return 1
+    except Stopped as exc:
+        logger.info("stopped by %s while starting", exc)
+        return 0
     except KeyboardInterrupt:
         return 130
     return 0

@@ -1,5 +1,6 @@
 """All settings, read from the environment and `.env`; `.env.example` documents each one."""
 
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -9,6 +10,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{PROJECT_DIR / 'data' / 'careerbot.db'}"
+MAX_BROADCAST_PER_SECOND = 25
+SQLITE_NO_FILE = ("sqlite+aiosqlite:", "sqlite+aiosqlite:///:memory:")
 
 
 class Settings(BaseSettings):
@@ -26,7 +29,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     nudge_after_days: Annotated[int, Field(ge=1, le=365)] = 3
     cohort_link_days: Annotated[int, Field(ge=0, le=3650)] = 0
-    broadcast_per_second: Annotated[float, Field(gt=0, le=25)] = 25
+    broadcast_per_second: float = 25
     # A delivery that meets a transient failure (Telegram 5xx, a timeout, 429) is tried again
     # with growing pauses from the base, until this long after the announcement was sent.
     announcement_retry_hours: Annotated[float, Field(gt=0, le=168, allow_inf_nan=False)] = 24
@@ -42,6 +45,11 @@ class Settings(BaseSettings):
     # Keys the pseudonyms of students in CSV exports; unset, the bot makes a random key once
     # and keeps it in the database (table `secrets`).
     pseudonym_key: SecretStr | None = None
+    # How long start-up keeps retrying a Telegram it cannot reach before the command fails.
+    startup_retry_seconds: Annotated[int, Field(ge=0, le=86400)] = 300
+    # `careerbot webhook` stops (exit 1) when a worker dies this many times in a row, each
+    # within a minute of starting: a crash loop, which restarting cannot mend.
+    worker_crash_limit: Annotated[int, Field(ge=1, le=100)] = 5
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -65,11 +73,30 @@ class Settings(BaseSettings):
                 raise ValueError("must look like 123456:ABC-DEF… (from @BotFather)")
         return value
 
+    @field_validator("broadcast_per_second", mode="before")
+    @classmethod
+    def rate_is_a_number_up_to_25(cls, value: object) -> object:
+        try:
+            rate = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            rate = math.nan
+        if not (math.isfinite(rate) and 0 < rate <= MAX_BROADCAST_PER_SECOND):
+            raise ValueError(
+                f"must be a number between 0 and {MAX_BROADCAST_PER_SECOND} (messages per "
+                f"second: more than 0, at most {MAX_BROADCAST_PER_SECOND}), not {value!r}"
+            )
+        return rate
+
     @field_validator("database_url")
     @classmethod
     def database_is_supported(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        if value.startswith("sqlite") and value.split("?")[0].rstrip("/") in SQLITE_NO_FILE:
+            raise ValueError(
+                "SQLite needs a file (an in-memory database would vanish with each process "
+                "and each worker): sqlite+aiosqlite:///path/to/careerbot.db"
+            )
         return value
 
     @field_validator("webhook_secret")
@@ -96,6 +123,11 @@ class SettingsError(Exception):
 def load_settings() -> Settings:
     try:
         return Settings()
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"file .env: byte {exc.object[exc.start]:#04x} at offset {exc.start} is not UTF-8 "
+            "text: save the file as UTF-8"
+        ) from None
     except ValidationError as exc:
         lines = []
         for error in exc.errors():

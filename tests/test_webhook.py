@@ -6,7 +6,9 @@ tested on the installed command in a process of its own, talking HTTP to the sta
 """
 
 import asyncio
+import contextlib
 import os
+import re
 import signal
 import socket
 import time
@@ -74,6 +76,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 PATH = "/telegram"
 TOKEN = "123456:TEST"
 DEADLINE = 30.0
+# Starting a worker imports aiogram, some 10 s on a loaded machine; a restart waits 1 s more.
+RESTART_DEADLINE = 180.0
 
 
 # Services: a database of this module's own, and a Redis database number of its own.
@@ -514,63 +518,99 @@ async def _wait_healthy(http: aiohttp.ClientSession, url: str, process: Any) -> 
     raise TimeoutError(f"{url} did not become healthy")
 
 
-@pytest.mark.parametrize("stop", ["sigterm-to-the-command", "sigint-to-the-process-group"])
-async def test_a_stopping_worker_finishes_the_update_in_hand(
-    bot_api: LocalBotApiServer, tmp_path: Path, stop: str
-) -> None:
-    port = free_port()
-    webhook_url = f"http://127.0.0.1:{port}{PATH}"
+@dataclass
+class Command:
+    """`careerbot webhook` running in a process of its own, its output going to a file."""
+
+    process: asyncio.subprocess.Process
+    log_path: Path
+    url: str  # where Telegram posts updates
+
+    def output(self) -> str:
+        return self.log_path.read_text("utf-8", errors="replace")
+
+    async def wait_for_output(self, pattern: str, count: int = 1) -> list[re.Match[str]]:
+        """Polls the output until `pattern` matched `count` times; fails if the command ends."""
+        deadline = time.monotonic() + RESTART_DEADLINE
+        while time.monotonic() < deadline:
+            found = list(re.finditer(pattern, self.output()))
+            if len(found) >= count:
+                return found
+            assert self.process.returncode is None, f"the command exited:\n{self.output()}"
+            await asyncio.sleep(0.2)
+        raise TimeoutError(f"{pattern!r} not seen {count} time(s) in:\n{self.output()}")
+
+    async def wait_healthy(self, http: aiohttp.ClientSession) -> None:
+        await _wait_healthy(http, self.url.replace(PATH, HEALTH_PATH), self.process)
+
+    async def post(self, http: aiohttp.ClientSession, update: dict[str, Any]) -> int:
+        async with http.post(self.url, json=update, headers={SECRET_HEADER: SECRET}) as response:
+            return response.status
+
+
+@contextlib.asynccontextmanager
+async def webhook_command(
+    tmp_path: Path, bot_api: LocalBotApiServer, workers: int = 1, **settings: str
+) -> AsyncIterator[Command]:
+    """Starts `careerbot webhook --workers N` (SQLite unless `settings` say otherwise); on the
+    way out kills what is left of it and prints its output (shown when a test fails)."""
+    port = settings.pop("WEBHOOK_PORT", None) or str(free_port())
+    url = f"http://127.0.0.1:{port}{PATH}"
     env = clean_env(
         tmp_path,
         BOT_TOKEN=TOKEN,
         TELEGRAM_API_URL=bot_api.url,
-        WEBHOOK_URL=webhook_url,
+        WEBHOOK_URL=url,
         WEBHOOK_SECRET=SECRET,
-        WEBHOOK_PORT=str(port),
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        WEBHOOK_PORT=port,
         LOG_LEVEL="INFO",
+        **{"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", **settings},
     )
     log_path = tmp_path / "careerbot.log"
-    log = log_path.open("wb")
-    process = await asyncio.create_subprocess_exec(
-        str(CAREERBOT),
-        "webhook",
-        "--workers",
-        "1",
-        cwd=tmp_path,
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
-    ana = Person(bot_api.telegram, 7001)
-    try:
-        async with aiohttp.ClientSession() as http:
-            await _wait_healthy(http, f"http://127.0.0.1:{port}{HEALTH_PATH}", process)
-            registered = await bot_api.wait_for_call(lambda c: c.method == "setWebhook", 0)
-            assert registered.params["url"] == webhook_url
-            assert registered.params["secret_token"] == SECRET
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            str(CAREERBOT),
+            "webhook",
+            "--workers",
+            str(workers),
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        command = Command(process, log_path, url)
+        try:
+            yield command
+        finally:
+            if process.returncode is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                await process.wait()
+            print(command.output())
 
-            bot_api.delays["sendMessage"] = 1.0  # a slow Telegram: each message takes a second
-            posting = asyncio.create_task(
-                http.post(webhook_url, json=ana.says("/start"), headers={SECRET_HEADER: SECRET})
-            )
-            await bot_api.wait_for_call(_to_chat(ana.chat_id), DEADLINE)  # the greeting is out
-            if stop == "sigterm-to-the-command":
-                process.send_signal(signal.SIGTERM)
-            else:  # Ctrl-C in a terminal, or a supervisor signalling every process
-                os.killpg(process.pid, signal.SIGINT)
-            response = await asyncio.wait_for(posting, DEADLINE)
-            status = response.status
-            response.release()
-            exit_code = await asyncio.wait_for(process.wait(), DEADLINE)
-    finally:
-        if process.returncode is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            await process.wait()
-        log.close()
-        output = log_path.read_text("utf-8", errors="replace")
-        print(output)  # shown by pytest when the test fails
+
+@pytest.mark.parametrize("stop", ["sigterm-to-the-command", "sigint-to-the-process-group"])
+async def test_a_stopping_worker_finishes_the_update_in_hand(
+    bot_api: LocalBotApiServer, tmp_path: Path, stop: str
+) -> None:
+    ana = Person(bot_api.telegram, 7001)
+    async with webhook_command(tmp_path, bot_api) as command, aiohttp.ClientSession() as http:
+        process = command.process
+        await command.wait_healthy(http)
+        registered = await bot_api.wait_for_call(lambda c: c.method == "setWebhook", 0)
+        assert registered.params["url"] == command.url
+        assert registered.params["secret_token"] == SECRET
+
+        bot_api.delays["sendMessage"] = 1.0  # a slow Telegram: each message takes a second
+        posting = asyncio.create_task(command.post(http, ana.says("/start")))
+        await bot_api.wait_for_call(_to_chat(ana.chat_id), DEADLINE)  # the greeting is out
+        if stop == "sigterm-to-the-command":
+            process.send_signal(signal.SIGTERM)
+        else:  # Ctrl-C in a terminal, or a supervisor signalling every process
+            os.killpg(process.pid, signal.SIGINT)
+        status = await asyncio.wait_for(posting, DEADLINE)
+        exit_code = await asyncio.wait_for(process.wait(), DEADLINE)
+    output = command.output()
     assert status == 200
     sent = [str(call.params["text"]) for call in ana.sent()]
     assert len(sent) == 2, f"the greeting and the menu were both sent: {sent}"
@@ -581,6 +621,90 @@ async def test_a_stopping_worker_finishes_the_update_in_hand(
     assert TOKEN not in output
     # What start-up built is left out of garbage collections (see freeze_startup_objects).
     assert "objects kept out of garbage collection" in output
+
+
+# Supervision: a worker that dies is replaced; one that cannot start ends the command.
+
+STARTED = r"webhook worker w(\d+) started: pid (\d+)"
+READY = r"objects kept out of garbage collection"
+
+
+async def test_a_killed_worker_is_replaced_and_serves_the_next_update(
+    bot_api: LocalBotApiServer, tmp_path: Path
+) -> None:
+    await kill_every_worker_and_check_they_are_replaced(tmp_path, bot_api, 1)
+
+
+async def test_killed_workers_of_several_are_replaced_and_serve_the_next_update(
+    bot_api: LocalBotApiServer, tmp_path: Path, postgres_url: str, redis_url: str
+) -> None:
+    services = {"DATABASE_URL": postgres_url, "REDIS_URL": redis_url}
+    await kill_every_worker_and_check_they_are_replaced(tmp_path, bot_api, 2, **services)
+
+
+async def kill_every_worker_and_check_they_are_replaced(
+    tmp_path: Path, bot_api: LocalBotApiServer, workers: int, **services: str
+) -> None:
+    """SIGKILL of every worker: each is started again, the next update is answered by a new
+    worker, the command keeps running, and SIGTERM still stops it with exit code 0."""
+    ana = Person(bot_api.telegram, 7002)
+    async with (
+        webhook_command(tmp_path, bot_api, workers, **services) as command,
+        aiohttp.ClientSession() as http,
+    ):
+        await command.wait_for_output(READY, workers)
+        first = {int(m[1]): int(m[2]) for m in await command.wait_for_output(STARTED, workers)}
+        for pid in first.values():
+            os.kill(pid, signal.SIGKILL)
+        started = await command.wait_for_output(STARTED, 2 * workers)
+        await command.wait_for_output(READY, 2 * workers)
+        replaced = {int(m[1]): int(m[2]) for m in started[workers:]}
+        assert sorted(replaced) == sorted(first), "each worker was started again"
+        assert not set(replaced.values()) & set(first.values())
+
+        await command.wait_healthy(http)
+        assert await command.post(http, ana.says("/start")) == 200
+        await bot_api.wait_for_call(_to_chat(ana.chat_id), DEADLINE)
+        assert command.process.returncode is None, "the command keeps running"
+
+        command.process.send_signal(signal.SIGTERM)
+        exit_code = await asyncio.wait_for(command.process.wait(), DEADLINE)
+    output = command.output()
+    assert exit_code == 0, output
+    assert "Traceback" not in output
+    for index, pid in first.items():
+        assert f"webhook worker w{index} (pid {pid}) died after" in output
+        assert f"(pid {pid}) died after" in output and "killed by SIGKILL" in output
+        assert f"restarting webhook worker w{index} in 1 s" in output
+    assert DIALOGS.message("welcome", student={"first_name": "Ana"}) in [
+        str(call.params["text"]) for call in ana.sent()
+    ]
+
+
+async def test_a_worker_that_cannot_start_ends_the_command_with_an_error(
+    bot_api: LocalBotApiServer, tmp_path: Path
+) -> None:
+    """Another program holds the port: every worker fails to listen, and after
+    WORKER_CRASH_LIMIT quick deaths the command fails (so systemd's Restart=on-failure acts)."""
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = str(squatter.getsockname()[1])
+        async with webhook_command(
+            tmp_path, bot_api, WEBHOOK_PORT=port, WORKER_CRASH_LIMIT="2"
+        ) as command:
+            exit_code = await asyncio.wait_for(command.process.wait(), RESTART_DEADLINE)
+    output = command.output()
+    assert exit_code == 1, output
+    assert "Traceback" not in output
+    listen = f"cannot listen on 127.0.0.1:{port} (Address already in use)"
+    assert output.count(listen) == 2, "one line from each try"
+    assert output.count("died after") == 2
+    assert output.count("restarting webhook worker w0 in 1 s") == 1
+    assert output.rstrip().splitlines()[-1] == (
+        "careerbot: webhook: worker w0 died 2 times in a row, each within 60 s of starting "
+        "(last: exit code 1); stopped the workers: see the log above for why"
+    )
 
 
 async def test_the_stand_in_reports_each_call_and_can_answer_slowly(
