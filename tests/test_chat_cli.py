@@ -1,15 +1,13 @@
 """`careerbot chat`: the real bot in a terminal, driven through the installed command's stdin."""
 
-import asyncio
 import re
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.cli_support import CAREERBOT, clean_env, run_careerbot
+from tests.cli_support import READY_SECONDS, STEP_SECONDS, Careerbot, clean_env, run_careerbot
 
-DEADLINE = 60.0
 BUTTON = re.compile(r"^  \[(\d+)\] (.+)$")
 
 
@@ -28,39 +26,26 @@ def students(database: Path) -> list[tuple[object, ...]]:
 class Terminal:
     """A person at the terminal: reads each screen the chat prints, then types a line."""
 
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-        self.transcript: list[str] = []
+    def __init__(self, chat: Careerbot) -> None:
+        self.chat = chat
 
-    async def screen(self) -> list[str]:
+    async def screen(self, seconds: float = STEP_SECONDS) -> list[str]:
         """The lines up to the blank line that ends a screen with its numbered buttons."""
-        assert self.process.stdout is not None
         lines: list[str] = []
         while True:
-            raw = await asyncio.wait_for(self.process.stdout.readline(), DEADLINE)
-            assert raw, f"the chat ended early:\n{''.join(self.transcript)}"
-            line = raw.decode("utf-8").rstrip("\n")
-            self.transcript.append(line + "\n")
+            raw = await self.chat.read_line("a screen with buttons", seconds)
+            if not raw:
+                self.chat.fail("the chat ended early")
+            line = raw.rstrip("\n")
             if not line and any(BUTTON.match(seen) for seen in lines):
                 return lines
             lines.append(line)
 
     async def type(self, text: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(f"{text}\n".encode())
-        await self.process.stdin.drain()
-
-    async def quit(self) -> tuple[int, str, str]:
-        """Ctrl-D: closes stdin; the rest of stdout and all of stderr, and the exit code."""
-        assert self.process.stdin is not None and self.process.stdout is not None
-        assert self.process.stderr is not None
-        self.process.stdin.close()
-        rest, errors = await asyncio.wait_for(
-            asyncio.gather(self.process.stdout.read(), self.process.stderr.read()), DEADLINE
-        )
-        code = await asyncio.wait_for(self.process.wait(), DEADLINE)
-        self.transcript.append(rest.decode("utf-8"))
-        return code, "".join(self.transcript), errors.decode("utf-8")
+        stdin = self.chat.process.stdin
+        assert stdin is not None
+        stdin.write(f"{text}\n".encode())
+        await stdin.drain()
 
 
 def buttons(screen: list[str]) -> dict[str, str]:
@@ -71,18 +56,9 @@ def buttons(screen: list[str]) -> dict[str, str]:
 
 async def test_chat_shows_buttons_and_presses_them_by_number(tmp_path: Path) -> None:
     env, database = chat_env(tmp_path)
-    process = await asyncio.create_subprocess_exec(
-        str(CAREERBOT),
-        "chat",
-        cwd=tmp_path,
-        env=env,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    terminal = Terminal(process)
-    try:
-        first = await terminal.screen()
+    async with Careerbot("chat", cwd=tmp_path, env=env, interactive=True) as chat:
+        terminal = Terminal(chat)
+        first = await terminal.screen(READY_SECONDS)  # the first screen: start-up included
         assert "Hi Student! 👋 I help you try a career on for size" in "\n".join(first)
         assert "Music Producer" in first
         menu = buttons(first)
@@ -101,11 +77,8 @@ async def test_chat_shows_buttons_and_presses_them_by_number(tmp_path: Path) -> 
 
         await terminal.type("hello")
         await terminal.type("999")  # no such button: sent as a message, not a crash
-        code, transcript, errors = await terminal.quit()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        code, transcript = await chat.finish()
+        errors = chat.log_path.read_text("utf-8")
     assert code == 0, errors
     assert transcript.rstrip().endswith("bye")
     assert "Traceback" not in errors

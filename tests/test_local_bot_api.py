@@ -4,7 +4,6 @@ The server is the stand-in Bot API served over HTTP (bot/standin/server.py); the
 installed `careerbot` command in its own process, talking aiohttp to it like to Telegram.
 """
 
-import asyncio
 import signal
 import sqlite3
 import time
@@ -16,11 +15,10 @@ import pytest
 
 from bot.standin.server import LocalBotApiServer
 from bot.standin.telegram import Call
-from tests.cli_support import CAREERBOT, clean_env
+from tests.cli_support import STEP_SECONDS, Careerbot, clean_env
 
 TOKEN = "123456:TEST"
 CHAT_ID = 777001
-DEADLINE = 20.0
 
 
 @pytest.fixture
@@ -64,11 +62,11 @@ async def test_careerbot_run_polls_a_local_bot_api_server(
         "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
         "LOG_LEVEL": "INFO",
     }
-    log = (tmp_path / "careerbot.log").open("wb")
-    process = await asyncio.create_subprocess_exec(
-        str(CAREERBOT), "run", cwd=tmp_path, env=env, stdout=log, stderr=log
-    )
-    try:
+    async with Careerbot("run", cwd=tmp_path, env=env) as bot:
+        await bot.wait_until(
+            lambda: any(call.method == "getUpdates" for call in server.telegram.calls),
+            "polling the Bot API",
+        )
         server.push_update(
             {
                 "message": {
@@ -81,9 +79,12 @@ async def test_careerbot_run_polls_a_local_bot_api_server(
                 }
             }
         )
-        menu = await server.wait_for_call(
-            _sent_to_chat("sendMessage", lambda call: "🕘 A typical day" in _labels(call)),
-            DEADLINE,
+        menu = await bot.within(
+            server.wait_for_call(
+                _sent_to_chat("sendMessage", lambda call: "🕘 A typical day" in _labels(call)),
+                STEP_SECONDS,
+            ),
+            "the menu after /start",
         )
         greeting = await server.wait_for_call(
             _sent_to_chat("sendMessage", lambda call: "Hi Ana!" in call.params["text"]), 0
@@ -115,42 +116,36 @@ async def test_careerbot_run_polls_a_local_bot_api_server(
                 }
             }
         )
-        edit = await server.wait_for_call(
-            _sent_to_chat(
-                "editMessageText",
-                lambda call: call.params.get("message_id") == menu_message.message_id,
+        edit = await bot.within(
+            server.wait_for_call(
+                _sent_to_chat(
+                    "editMessageText",
+                    lambda call: call.params.get("message_id") == menu_message.message_id,
+                ),
+                STEP_SECONDS,
             ),
-            DEADLINE,
+            "the day screen after the button",
         )
         assert "<b>3:00</b> · <b>Mix &amp; tweak</b>" in edit.params["text"]
         assert "🛠 The work" in _labels(edit)
-        answered = await server.wait_for_call(
-            lambda call: (
-                call.method == "answerCallbackQuery"
-                and call.params.get("callback_query_id") == "cb-1"
+        await bot.within(
+            server.wait_for_call(
+                lambda call: (
+                    call.method == "answerCallbackQuery"
+                    and call.params.get("callback_query_id") == "cb-1"
+                ),
+                STEP_SECONDS,
             ),
-            DEADLINE,
+            "the button answered",
         )
-        assert answered is not None
 
         commands = await server.wait_for_call(lambda call: call.method == "setMyCommands", 0)
         assert {"command": "start", "description": "Start over and pick a career"} in (
             commands.params["commands"]
         )
         assert server.tokens == {TOKEN}
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGINT)
-        try:
-            exit_code = await asyncio.wait_for(process.wait(), DEADLINE)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-            raise
-        finally:
-            log.close()
-            output = (tmp_path / "careerbot.log").read_text("utf-8", errors="replace")
-            print(output)  # shown by pytest when the test fails
+        exit_code = await bot.stop(signal.SIGINT)
+        output = bot.output()
     assert exit_code == 0, output
     assert "Traceback" not in output
     assert TOKEN not in output  # the token never reaches the logs

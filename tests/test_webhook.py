@@ -53,7 +53,7 @@ from bot.standin.server import (
 from bot.standin.session import StandInSession
 from bot.standin.telegram import Call, FakeTelegram
 from bot.webhook import DISPATCHER, HEALTH_PATH, create_app
-from tests.cli_support import CAREERBOT, clean_env
+from tests.cli_support import CAREERBOT, READY_SECONDS, STEP_SECONDS, clean_env
 from tests.conftest import POSTGRES_URL, REDIS_DB_BASE, unavailable
 from tests.feature_support import (
     ANSWER_BUTTONS,
@@ -75,9 +75,10 @@ SECRET = "webhook-Secret_42"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 PATH = "/telegram"
 TOKEN = "123456:TEST"
-DEADLINE = 30.0
-# Starting a worker imports aiogram, some 10 s on a loaded machine; a restart waits 1 s more.
-RESTART_DEADLINE = 180.0
+# Generous limits (tests/cli_support.py): a worker imports aiogram at start, some 10-30 s on a
+# loaded machine; a restart waits 1 s more. Each wait polls and ends as soon as it can.
+DEADLINE = STEP_SECONDS
+RESTART_DEADLINE = READY_SECONDS
 
 
 # Services: a database of this module's own, and a Redis database number of its own.
@@ -505,7 +506,8 @@ def _to_chat(chat_id: int) -> Any:
 
 
 async def _wait_healthy(http: aiohttp.ClientSession, url: str, process: Any) -> None:
-    deadline = time.monotonic() + DEADLINE
+    """Polls /health until 200; the command's output is printed on the way out (Command)."""
+    deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
         assert process.returncode is None, "the webhook command exited"
         try:
