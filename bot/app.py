@@ -5,7 +5,6 @@ Every entry point (polling, webhook, terminal chat) and the tests build the bot 
 
 import gc
 import logging
-from dataclasses import dataclass
 from functools import partial
 
 from aiogram import Bot, Dispatcher
@@ -18,14 +17,16 @@ from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import BotCommand
 
 from bot.config import Settings
-from bot.content.catalog import Catalog, load_profiles
 from bot.content.models import Profile
-from bot.content.questions import QUESTIONS_FILE
-from bot.content.yaml_source import SourceError, SourceErrors
+
+# Loading content needs no aiogram (bot/contract.py); imported from here too, as it always was.
+from bot.contract import CONTRACT as CONTRACT
+from bot.contract import Content as Content
+from bot.contract import load_content as load_content
+from bot.contract import render_answer as render_answer
 from bot.db.engine import Database
 from bot.db.fsm_storage import DatabaseStorage, RecordCache, private_chat_data
-from bot.db.models import Student
-from bot.engine.dialogs import Contract, Dialogs, Screen, load_dialogs
+from bot.engine.dialogs import Dialogs
 from bot.handlers import (
     checklist,
     cohorts,
@@ -47,115 +48,19 @@ from bot.middlewares import (
     StudentMiddleware,
 )
 from bot.safe_text import safe_json_loads
-from bot.samples import FEATURE_SAMPLES
-from bot.services.broadcast import FAILURE_LABELS, BroadcastService
+from bot.services.broadcast import BroadcastService
 from bot.services.checklist import ChecklistService
 from bot.services.cohorts import CohortService
 from bot.services.export import ExportService, configured_key
 from bot.services.jobs import JobRunner
 from bot.services.privacy import PrivacyService
 from bot.services.project import ProjectService
-from bot.services.questions import FALLBACK, Answer, QuestionService
 from bot.services.reminders import ReminderService
 from bot.services.stats import StatsService
-from bot.services.tour import CAREER_LIST_NODE, HOME_NODE, Provider, TourService
+from bot.services.tour import Provider, TourService
 from bot.telegram_client import JsonAiohttpSession, call_at_start
 
 logger = logging.getLogger(__name__)
-
-# What the handlers rely on the dialog files to define; `content check` verifies it.
-CONTRACT = Contract(
-    nodes=frozenset(
-        {
-            HOME_NODE,
-            CAREER_LIST_NODE,
-            "help",
-            "privacy",
-            "checklist",
-            "checklist_question",
-            "checklist_result",
-            "project",
-            "project_step",
-            "project_note_prompt",
-            "progress",
-            "nudge",
-            "mydata",
-            "forget",
-            f"answer_{FALLBACK}",
-            "cohorts",
-            "cohort",
-            "cohort_name_prompt",
-            "cohort_career_prompt",
-            "announce_prompt",
-            "announce_button_prompt",
-            "announce_confirm",
-            "announce_progress",
-            "announcement",
-            "leads",
-            "stats",
-        }
-    ),
-    messages=frozenset(
-        {
-            "welcome",
-            "welcome_back",
-            "menu_changed",
-            "unknown_command",
-            "unsupported_message",
-            "group_chat",
-            "error",
-            "note_empty",
-            "note_too_long",
-            "note_needs_text",
-            "step_not_reached",
-            "forgotten",
-            "cohort_joined",
-            "cohort_moved",
-            "cohort_link_unknown",
-            "cohort_name_invalid",
-            "announce_text_invalid",
-            "lead_added",
-            "lead_exists",
-            "lead_removed",
-            "lead_unknown",
-            "lead_usage",
-            "stats_chart",
-            "export_caption",
-            "export_empty",
-        }
-    ),
-    labels=frozenset({"back", "home"}) | FAILURE_LABELS,
-    actions=tour.ACTIONS
-    | checklist.ACTIONS
-    | project.ACTIONS
-    | privacy.ACTIONS
-    | cohorts.ACTIONS
-    | stats.ACTIONS,
-    variables=FEATURE_SAMPLES,
-)
-
-
-@dataclass(frozen=True)
-class Content:
-    catalog: Catalog
-    dialogs: Dialogs
-    questions: QuestionService
-
-
-def load_content(settings: Settings) -> Content:
-    """Loads and checks profiles, question matching and dialogs, and that they fit together;
-    raises SourceErrors naming file, line and field of every mistake."""
-    catalog, spec = load_profiles(settings.content_dir)
-    dialogs = load_dialogs(settings.dialogs_dir, catalog, CONTRACT)
-    questions_file = settings.content_dir / QUESTIONS_FILE
-    missing = [
-        SourceError(questions_file, 1, f"intents.{intent}", f"no dialog node 'answer_{intent}'")
-        for intent in spec.intents
-        if f"answer_{intent}" not in dialogs.nodes
-    ]
-    if missing:
-        raise SourceErrors(missing)
-    return Content(catalog, dialogs, QuestionService(spec, catalog))
 
 
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
@@ -171,16 +76,6 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     bot.session.middleware(CommitBeforeTelegramMiddleware())
     bot.session.middleware(RetryOnceMiddleware())
     return bot
-
-
-def render_answer(content: Content, question: str, career: str | None) -> tuple[Screen, Answer]:
-    """The answer screen for a student on `career`, as `careerbot ask` shows it; the bot
-    renders the same node with the same variables."""
-    answer = content.questions.answer(question, career)
-    student = Student(first_name="Student", career=career)
-    tour = TourService(content.catalog, content.dialogs)
-    context = tour.context(student, answer=answer)
-    return content.dialogs.render(f"answer_{answer.intent}", context), answer
 
 
 def create_storage(settings: Settings, database: Database) -> BaseStorage:

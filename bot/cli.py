@@ -22,10 +22,10 @@ from bot.services.roles import Role, Viewer, grant_lead, list_leads, revoke_lead
 from bot.services.stats import DEFAULT_DAYS, StatsService
 
 # Importing aiogram takes seconds (its hundreds of pydantic types), so only the commands that
-# talk to Telegram or render dialogs import the bot (`bot.app` and what builds on it):
-# `careerbot lead …`, `export`, `db upgrade` and a mistyped command answer at once.
+# talk to Telegram (run, webhook, chat) import the bot (`bot.app` and what builds on it); the
+# others answer at once. The dialogs (Jinja) load only for the commands that render them.
 if TYPE_CHECKING:
-    from bot.app import Content
+    from bot.contract import Content
 
 logger = logging.getLogger("careerbot")
 
@@ -39,7 +39,7 @@ class CommandFailed(Exception):
 
 
 def _content(settings: Settings) -> "Content":
-    from bot.app import load_content
+    from bot.contract import load_content
 
     try:
         return load_content(settings)
@@ -147,7 +147,7 @@ def cmd_content_check(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> None:
     """Prints the answer exactly as the bot would send it, for authors testing content."""
-    from bot.app import render_answer
+    from bot.contract import render_answer
 
     content = _content(settings)
     if args.career is not None and content.catalog.get(args.career) is None:
@@ -156,7 +156,7 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> None:
     screen, answer = render_answer(content, args.question, args.career)
     print(f"[{answer.intent}, score {answer.score:g}]", file=sys.stderr)
     print("\n\n".join(screen.parts))
-    for row in screen.keyboard.inline_keyboard if screen.keyboard else []:
+    for row in screen.rows:
         print("  ".join(f"[{button.text}]" for button in row))
 
 
@@ -210,8 +210,8 @@ def period_days(text: str) -> int | None:
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> None:
     """Prints the usage stats as /stats shows them to an admin (all numbers exact)."""
     from bot.db.models import Student
+    from bot.engine.text import plain_text
     from bot.services.tour import TourService
-    from bot.standin.terminal import plain_text
 
     content = _content(settings)
     service = StatsService(content.catalog, settings.admin_ids)

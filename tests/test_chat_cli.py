@@ -2,8 +2,6 @@
 
 import re
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.cli_support import READY_SECONDS, STEP_SECONDS, Careerbot, clean_env, run_careerbot
@@ -127,28 +125,3 @@ def test_several_webhook_workers_on_sqlite_are_refused(tmp_path: Path) -> None:
     assert "several workers need PostgreSQL" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "bot.db").exists(), "refused before touching the database"
-
-
-def test_commands_that_render_nothing_answer_without_loading_aiogram(tmp_path: Path) -> None:
-    """Importing aiogram takes seconds (its hundreds of pydantic types): the database, lead
-    and export commands answer without it."""
-    env = clean_env(tmp_path, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
-    script = (
-        "import sys\n"
-        "from bot.cli import main\n"
-        "for argv in (['db', 'upgrade'], ['lead', 'list'], ['export', '-o', 'out.csv']):\n"
-        "    assert main(argv) == 0, argv\n"
-        "print(sorted({name.split('.')[0] for name in sys.modules} & {'aiogram', 'jinja2'}))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == "[]"
-    assert (tmp_path / "out.csv").read_text("utf-8").startswith("student,")

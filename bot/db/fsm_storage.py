@@ -145,11 +145,6 @@ class DatabaseStorage(BaseStorage):
             await session.execute(delete(FsmRecord).where(FsmRecord.key == record_key))
 
 
-async def forget_user(session: AsyncSession, user_id: int) -> None:
-    """Deletes every FSM record of a Telegram user (whatever bot, chat or destiny)."""
-    await session.execute(delete(FsmRecord).where(FsmRecord.user_id == user_id))
-
-
 async def private_chat_data(storage: BaseStorage, user_id: int) -> dict[str, Any]:
     """The FSM data of a user's private chat with the bot, the only chat it works in. Neither
     this storage's keys nor RedisStorage's name the bot, so no bot id is needed."""

@@ -1,25 +1,17 @@
-"""Callback data carried by dialog buttons; `pack()` refuses anything over 64 bytes."""
+"""Callback data carried by dialog buttons, as the handlers' filters read it back.
 
-from functools import lru_cache
+Buttons are packed without aiogram by bot/engine/keyboard.py, in the same format.
+"""
 
 from aiogram.filters.callback_data import CallbackData
 
+from bot.engine.keyboard import ACTION_PREFIX, NODE_PREFIX
 
-class NodeCallback(CallbackData, prefix="n"):
+
+class NodeCallback(CallbackData, prefix=NODE_PREFIX):
     node: str
 
 
-class ActionCallback(CallbackData, prefix="a"):
+class ActionCallback(CallbackData, prefix=ACTION_PREFIX):
     name: str
     arg: str = ""
-
-
-# Every screen packs its buttons' data again; the same few values, so packed once each.
-@lru_cache(maxsize=4096)
-def node_data(node: str) -> str:
-    return NodeCallback(node=node).pack()
-
-
-@lru_cache(maxsize=4096)
-def action_data(name: str, arg: str = "") -> str:
-    return ActionCallback(name=name, arg=arg).pack()

@@ -2,10 +2,10 @@
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta
 from jinja2.environment import TemplateExpression
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -14,9 +14,12 @@ from pydantic import ValidationError
 from bot.content.catalog import Catalog
 from bot.content.models import Profile
 from bot.content.yaml_source import Location, SourceError, SourceErrors, YamlDocument, read_yaml
-from bot.engine.callbacks import action_data, node_data
+from bot.engine.keyboard import InlineButton, Rows, action_data, inline_markup, node_data
 from bot.engine.schema import Button, Command, DialogFile, Node
 from bot.engine.text import split_message
+
+if TYPE_CHECKING:
+    from aiogram.types import InlineKeyboardMarkup
 
 # The variables every template may use; features add theirs through a node's `uses`.
 BASE_VARIABLES = frozenset({"profile", "careers", "student"})
@@ -24,10 +27,17 @@ BASE_VARIABLES = frozenset({"profile", "careers", "student"})
 
 @dataclass(frozen=True)
 class Screen:
-    """What one node looks like for one student: message parts and the keyboard under the last."""
+    """What one node looks like for one student: message parts and the buttons under the last.
+
+    Plain values: rendering needs no aiogram. `keyboard` is what the Bot API call carries.
+    """
 
     parts: list[str]
-    keyboard: InlineKeyboardMarkup | None
+    rows: Rows = field(default_factory=list)
+
+    @cached_property
+    def keyboard(self) -> "InlineKeyboardMarkup | None":
+        return inline_markup(self.rows)
 
 
 @dataclass(frozen=True)
@@ -124,13 +134,10 @@ class Dialogs:
         text = self.render_text(node.text, context)
         rows = self._button_rows(node, context)
         rows.extend(self._footer(node, context))
-        keyboard = InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
-        return Screen(parts=split_message(text), keyboard=keyboard)
+        return Screen(parts=split_message(text), rows=rows)
 
-    def _button_rows(
-        self, node: Node, context: Mapping[str, Any]
-    ) -> list[list[InlineKeyboardButton]]:
-        rows: list[list[InlineKeyboardButton]] = []
+    def _button_rows(self, node: Node, context: Mapping[str, Any]) -> Rows:
+        rows: Rows = []
         for entry in node.buttons:
             if isinstance(entry, list):
                 row = [b for button in entry for b in self._expand(button, context)]
@@ -144,7 +151,7 @@ class Dialogs:
             )
         return rows
 
-    def _expand(self, button: Button, context: Mapping[str, Any]) -> list[InlineKeyboardButton]:
+    def _expand(self, button: Button, context: Mapping[str, Any]) -> list[InlineButton]:
         if button.each is None:
             return [self._button(button, context)] if self._allows(button, context) else []
         items = self._expression(button.each)(**context)
@@ -161,26 +168,22 @@ class Dialogs:
             )
         return self._expressions[source]
 
-    def _button(self, button: Button, context: Mapping[str, Any]) -> InlineKeyboardButton:
+    def _button(self, button: Button, context: Mapping[str, Any]) -> InlineButton:
         label = self.render_text(button.label, context, html=False).strip()
         if button.goto is not None:
             data = node_data(button.goto)
         else:
             arg = self.render_text(button.arg, context, html=False).strip()
             data = action_data(button.action or "", arg)
-        return InlineKeyboardButton(text=label, callback_data=data)
+        return InlineButton(label, data)
 
-    def _footer(self, node: Node, context: Mapping[str, Any]) -> list[list[InlineKeyboardButton]]:
+    def _footer(self, node: Node, context: Mapping[str, Any]) -> Rows:
         if node.parent is None:
             return []
-        home = InlineKeyboardButton(
-            text=self.label("home", context), callback_data=node_data(self.home)
-        )
+        home = InlineButton(self.label("home", context), node_data(self.home))
         if node.parent == self.home:
             return [[home]]
-        back = InlineKeyboardButton(
-            text=self.label("back", context), callback_data=node_data(node.parent)
-        )
+        back = InlineButton(self.label("back", context), node_data(node.parent))
         return [[back, home]]
 
 

@@ -1,5 +1,6 @@
-"""Fitting rendered HTML into Telegram messages."""
+"""Fitting rendered HTML into Telegram messages, and showing it as plain text."""
 
+import html
 import re
 
 MESSAGE_LIMIT = 4096
@@ -72,3 +73,14 @@ def _balance(parts: list[str]) -> list[str]:
         closed = "".join(f"</{name}>" for name, _ in reversed(open_tags))
         balanced.append(f"{reopened}{part}{closed}")
     return balanced
+
+
+_ANY_TAG = re.compile(r"<[^>]+>")
+_BOLD = re.compile(r"</?b>")
+
+
+def plain_text(markup: str, bold: bool = False) -> str:
+    """Telegram HTML as terminal text (bold as ANSI when the terminal shows it)."""
+    if bold:
+        markup = _BOLD.sub(lambda match: "\033[0m" if match[0] == "</b>" else "\033[1m", markup)
+    return html.unescape(_ANY_TAG.sub("", markup))

@@ -4,6 +4,7 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.actions.checklist import ANSWER, BACK, RESUME, START
 from bot.db.models import Student
 from bot.engine.callbacks import ActionCallback
 from bot.filters import PrivateChat
@@ -11,14 +12,6 @@ from bot.handlers.tour import show_changed_menu
 from bot.screens import replace_with_screen
 from bot.services.checklist import ChecklistService, Question, Result
 from bot.services.tour import TourService
-
-START, RESUME, ANSWER, BACK = (
-    "checklist_start",
-    "checklist_resume",
-    "checklist_answer",
-    "checklist_back",
-)
-ACTIONS = frozenset({START, RESUME, ANSWER, BACK})
 
 
 def parse_numbers(arg: str, count: int) -> list[int] | None:

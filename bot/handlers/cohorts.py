@@ -16,6 +16,19 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.actions.cohorts import (
+    ANNOUNCE,
+    ANNOUNCE_BUTTON,
+    ANNOUNCE_SEND,
+    CLOSE,
+    COHORTS,
+    CREATE,
+    NEW,
+    OPEN,
+    QR,
+    RENAME,
+    REOPEN,
+)
 from bot.db.models import Announcement, Cohort, Student
 from bot.engine.callbacks import ActionCallback
 from bot.filters import IsStaff, PrivateChat, SlashCommand
@@ -28,24 +41,6 @@ from bot.services.tour import TourService
 
 logger = logging.getLogger(__name__)
 
-COHORTS, NEW, CREATE, OPEN = "cohorts", "cohort_new", "cohort_create", "cohort_open"
-QR, RENAME, CLOSE, REOPEN = "cohort_qr", "cohort_rename", "cohort_close", "cohort_reopen"
-ANNOUNCE, ANNOUNCE_BUTTON, ANNOUNCE_SEND = "announce", "announce_button", "announce_send"
-ACTIONS = frozenset(
-    {
-        COHORTS,
-        NEW,
-        CREATE,
-        OPEN,
-        QR,
-        RENAME,
-        CLOSE,
-        REOPEN,
-        ANNOUNCE,
-        ANNOUNCE_BUTTON,
-        ANNOUNCE_SEND,
-    }
-)
 COHORT_ACTIONS = frozenset({OPEN, QR, RENAME, CLOSE, REOPEN, ANNOUNCE, ANNOUNCE_SEND})
 NO_CAREER = "-"
 TELEGRAM_ID = re.compile(r"[1-9][0-9]{0,14}")

@@ -6,6 +6,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.actions.privacy import FORGET
 from bot.db.models import Student
 from bot.engine.callbacks import ActionCallback
 from bot.engine.dialogs import Screen
@@ -15,9 +16,6 @@ from bot.screens import answer_with_screen, replace_with_screen
 from bot.services.privacy import PrivacyService
 from bot.services.students import record_event
 from bot.services.tour import TourService
-
-FORGET = "forget"
-ACTIONS = frozenset({FORGET})
 
 
 async def my_data(
@@ -50,7 +48,7 @@ async def forget(
     await state.clear()
     await privacy.forget(session, student)
     await callback.answer()
-    await replace_with_screen(callback, Screen(parts=[farewell], keyboard=None))
+    await replace_with_screen(callback, Screen(parts=[farewell]))
 
 
 def create_router() -> Router:

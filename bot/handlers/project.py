@@ -7,6 +7,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.actions.project import DONE, LOG, NOTE, REMIND, START, STEP
 from bot.content.models import Profile
 from bot.db.models import Student
 from bot.engine.callbacks import ActionCallback
@@ -16,10 +17,6 @@ from bot.screens import answer_with_screen, replace_with_screen
 from bot.services.project import NOTE_LIMIT, NoteRefused, ProjectService, StepView, clean_note
 from bot.services.students import record_event
 from bot.services.tour import TourService
-
-START, STEP, DONE = "project_start", "project_step", "project_done"
-NOTE, LOG, REMIND = "project_note", "project_log", "project_remind"
-ACTIONS = frozenset({START, STEP, DONE, NOTE, LOG, REMIND})
 
 
 class ProjectInput(StatesGroup):

@@ -14,6 +14,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.actions.stats import EXPORT_COHORT, STATS_COHORT
 from bot.db.models import Student, utcnow
 from bot.engine.callbacks import ActionCallback
 from bot.filters import IsStaff, PrivateChat
@@ -23,8 +24,6 @@ from bot.services.roles import Viewer
 from bot.services.stats import DEFAULT_DAYS, StatsService, parse_period
 from bot.services.tour import TourService
 
-STATS_COHORT, EXPORT_COHORT = "stats_cohort", "export_cohort"
-ACTIONS = frozenset({STATS_COHORT, EXPORT_COHORT})
 # matplotlib takes a second to import: the bot loads it in the background as it starts
 # (preload_charts, a start-up step of the Dispatcher), and commands that never draw (content
 # check, ask…) never load it.

@@ -4,15 +4,12 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.actions.tour import CHOOSE_CAREER, OPEN
 from bot.db.models import Student
 from bot.engine.callbacks import ActionCallback, NodeCallback
 from bot.filters import PrivateChat
 from bot.screens import replace_with_screen
 from bot.services.tour import TourService
-
-CHOOSE_CAREER = "career"
-OPEN = "open"
-ACTIONS = frozenset({CHOOSE_CAREER, OPEN})
 
 
 async def open_node(

@@ -20,6 +20,8 @@ failed ("interrupted"). Which process sends is decided by bot/services/jobs.py: 
 its check, before every message, that this process still holds the lease.
 """
 
+from __future__ import annotations
+
 import asyncio
 import html
 import logging
@@ -29,26 +31,20 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from aiogram import Bot
-from aiogram.exceptions import (
-    ClientDecodeError,
-    TelegramAPIError,
-    TelegramBadRequest,
-    TelegramEntityTooLarge,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
-)
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Announcement, Cohort, Delivery, Student, as_utc, utcnow
 from bot.db.upsert import upsert
-from bot.screens import send_screen
 from bot.services.cohorts import CohortView
 from bot.services.tour import TourService
+
+# aiogram only where a message is sent: `content check` renders the announcement views without it.
+if TYPE_CHECKING:
+    from aiogram import Bot
+    from aiogram.exceptions import TelegramAPIError
 
 logger = logging.getLogger(__name__)
 
@@ -368,6 +364,19 @@ class BroadcastService:
         student: Student,
         attempts: int,
     ) -> Attempt:
+        from aiogram.exceptions import (
+            ClientDecodeError,
+            TelegramAPIError,
+            TelegramBadRequest,
+            TelegramEntityTooLarge,
+            TelegramForbiddenError,
+            TelegramNetworkError,
+            TelegramRetryAfter,
+            TelegramServerError,
+        )
+
+        from bot.screens import send_screen
+
         view = self.view(announcement.text, announcement.node)
         screen = self.tour.render(
             student, "announcement", announcement=view, cohort=CohortView(cohort)

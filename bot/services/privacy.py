@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.content.catalog import Catalog
-from bot.db.fsm_storage import forget_user
 from bot.db.models import (
     ActiveDay,
     Announcement,
@@ -31,6 +30,7 @@ from bot.db.models import (
     Student,
     UnansweredQuestion,
 )
+from bot.services.students import forget_user
 
 SHOWN = "shown"
 INTERNAL_ID = "an internal row number, meaningless outside the database"

@@ -3,10 +3,10 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import ActiveDay, Event, Student, as_utc, utcnow
+from bot.db.models import ActiveDay, Event, FsmRecord, Student, as_utc, utcnow
 from bot.db.upsert import upsert
 
 NAME_LIMIT = 64
@@ -94,3 +94,9 @@ async def lock_student(session: AsyncSession, student: Student) -> None:
     await session.execute(
         update(Student).where(Student.id == student.id).values(last_seen=utcnow())
     )
+
+
+async def forget_user(session: AsyncSession, user_id: int) -> None:
+    """Deletes every FSM record of a Telegram user (whatever bot, chat or destiny) stored by
+    bot/db/fsm_storage.py; here, so that privacy needs no aiogram (content check uses its views)."""
+    await session.execute(delete(FsmRecord).where(FsmRecord.user_id == user_id))

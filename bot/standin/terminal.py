@@ -1,23 +1,12 @@
 """`careerbot chat`: the real Dispatcher in a terminal, buttons numbered, no Telegram needed."""
 
 import asyncio
-import html
-import re
 import sys
 from collections.abc import Callable
 from typing import TextIO
 
+from bot.engine.text import plain_text
 from bot.standin.conversation import Button, Conversation, Reply
-
-_TAG = re.compile(r"<[^>]+>")
-_BOLD = re.compile(r"</?b>")
-
-
-def plain_text(markup: str, bold: bool = False) -> str:
-    """Telegram HTML as terminal text (bold as ANSI when the terminal shows it)."""
-    if bold:
-        markup = _BOLD.sub(lambda match: "\033[0m" if match[0] == "</b>" else "\033[1m", markup)
-    return html.unescape(_TAG.sub("", markup))
 
 
 class TerminalChat:

@@ -1,0 +1,2 @@
+FORGET = "forget"
+ACTIONS = frozenset({FORGET})

@@ -1,0 +1,3 @@
+CHOOSE_CAREER = "career"
+OPEN = "open"
+ACTIONS = frozenset({CHOOSE_CAREER, OPEN})
