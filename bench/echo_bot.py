@@ -98,7 +98,7 @@ def main() -> None:
     ).register(app, path=os.environ.get("WEBHOOK_PATH", "/telegram"))
     app.router.add_get(HEALTH_PATH, health)
     setup_application(app, dispatcher, bot=bot)
-    asyncio.run(serve(app, "127.0.0.1", int(os.environ["WEBHOOK_PORT"])))
+    asyncio.run(serve(app, "127.0.0.1", int(os.environ["WEBHOOK_PORT"]), max_connections=200))
 
 
 if __name__ == "__main__":

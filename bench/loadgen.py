@@ -10,9 +10,11 @@ An update's latency runs from the POST to the last reply call (sendMessage, edit
 answerCallbackQuery…) the bot made for it; the bot answers the POST only after handling the
 update, so all of them have arrived when the POST returns. An update none of whose replies
 arrives is lost. As Telegram does, an update whose POST fails (connection refused or reset, an
-answer other than 200) is delivered again, twice at most, half a second apart; one that times
-out (30 s) is not, to keep the run bounded. Errors are an update still not answered 200 after
-that, a Bot API call the stand-in refused, and the bot's own "something went wrong" message.
+answer other than 200, such as the 503 of a worker under back-pressure) is delivered again, 8
+times at most, 0.5 s after the first failure and twice as long after each next one (4 s at
+most); one that times out (30 s) is not, to keep the run bounded. Errors are an update still
+not answered 200 after that, a Bot API call the stand-in refused, and the bot's own
+"something went wrong" message.
 
 The generator is kept lean, as it shares the machine with the bot: one aiohttp session with a
 keep-alive connection per student, updates built as plain dicts, nothing parsed but what the
@@ -54,8 +56,9 @@ REPLY_METHODS = frozenset(
 REPLY_TIMEOUT = 5.0  # after the POST returned, how long a reply may still take to count
 POST_TIMEOUT = 30.0
 # Telegram delivers an update again while the webhook does not answer it with 200.
-REDELIVERIES = 2
+REDELIVERIES = 8
 REDELIVERY_DELAY = 0.5
+REDELIVERY_MAX_DELAY = 4.0
 QUESTIONS = (
     "how much do producers earn?",
     "what does a typical day look like",
@@ -275,7 +278,9 @@ class LoadGenerator:
         for attempt in range(1 + REDELIVERIES):
             if attempt:  # like Telegram, deliver an unanswered update again
                 stats.redelivered += 1
-                await asyncio.sleep(REDELIVERY_DELAY)
+                await asyncio.sleep(
+                    min(REDELIVERY_DELAY * 2 ** (attempt - 1), REDELIVERY_MAX_DELAY)
+                )
             failure = await self._post(http, update)
             if failure is None or failure == "TimeoutError":  # still at it: don't pile on
                 break

@@ -6,6 +6,7 @@ Every entry point (polling, webhook, terminal chat) and the tests build the bot 
 import gc
 import logging
 from functools import partial
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -14,7 +15,8 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.redis import RedisStorage
-from aiogram.types import BotCommand
+from aiogram.types import BotCommand, Update
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from bot.config import Settings
 from bot.content.models import Profile
@@ -24,7 +26,7 @@ from bot.contract import CONTRACT as CONTRACT
 from bot.contract import Content as Content
 from bot.contract import load_content as load_content
 from bot.contract import render_answer as render_answer
-from bot.db.engine import Database
+from bot.db.engine import Database, PoolLimits
 from bot.db.fsm_storage import DatabaseStorage, RecordCache, private_chat_data
 from bot.engine.dialogs import Dialogs
 from bot.handlers import (
@@ -47,6 +49,7 @@ from bot.middlewares import (
     RetryOnceMiddleware,
     StudentMiddleware,
 )
+from bot.outage import retry_through_outage
 from bot.safe_text import safe_json_loads
 from bot.services.broadcast import BroadcastService
 from bot.services.checklist import ChecklistService
@@ -78,14 +81,38 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     return bot
 
 
+def pool_limits(settings: Settings) -> PoolLimits:
+    return PoolLimits(settings.db_pool_size, settings.db_pool_overflow, settings.db_pool_timeout)
+
+
 def create_storage(settings: Settings, database: Database) -> BaseStorage:
     """FSM state lives in Redis when REDIS_URL is set, else in the database: never only in
     memory, so a student half way through typing a note keeps their place across a restart.
     On SQLite, which one process serves, what was read is also kept in memory."""
     if settings.redis_url:
-        return RedisStorage.from_url(settings.redis_url)
+        # Under load, updates wait (a bounded time) for a connection of the pool rather than
+        # failing at once with "Too many connections".
+        pool = BlockingConnectionPool.from_url(
+            settings.redis_url,
+            max_connections=settings.redis_pool_size,
+            timeout=settings.redis_pool_timeout,
+            socket_connect_timeout=settings.redis_pool_timeout,
+            socket_timeout=settings.redis_pool_timeout,
+        )
+        return RedisStorage(Redis(connection_pool=pool))
     cache = RecordCache() if database.engine.dialect.name == "sqlite" else None
     return DatabaseStorage(database.session_factory, cache=cache)
+
+
+class PollingDispatcher(Dispatcher):
+    """The Dispatcher of `careerbot run`. Polling moves past an update once it was fetched: it
+    is never delivered again. So an update that meets an outage is tried again in place."""
+
+    async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
+        return await retry_through_outage(
+            lambda: super(PollingDispatcher, self).feed_update(bot, update, **kwargs),
+            f"update {update.update_id}",
+        )
 
 
 def build_dispatcher(
@@ -93,6 +120,8 @@ def build_dispatcher(
     content: Content,
     database: Database,
     storage: BaseStorage | None = None,
+    *,
+    polling: bool = False,
 ) -> Dispatcher:
     checklist_service = ChecklistService()
     project_service = ProjectService()
@@ -121,7 +150,7 @@ def build_dispatcher(
     reminders = ReminderService(
         database.session_factory, tour_service, project_service, settings.nudge_after_days
     )
-    dispatcher = Dispatcher(
+    dispatcher = (PollingDispatcher if polling else Dispatcher)(
         storage=fsm_storage,
         settings=settings,
         catalog=content.catalog,
@@ -138,7 +167,9 @@ def build_dispatcher(
         broadcast=broadcast,
         jobs=JobRunner(database.session_factory, broadcast, reminders, settings.jobs_lease_seconds),
     )
-    dispatcher.update.outer_middleware(DatabaseSessionMiddleware(database.session_factory))
+    sessions = DatabaseSessionMiddleware(database.session_factory)
+    dispatcher.update.outer_middleware(sessions)
+    dispatcher.shutdown.register(sessions.done_marks.write)
     for observer in (dispatcher.message, dispatcher.callback_query):
         observer.outer_middleware(StudentMiddleware())
         observer.outer_middleware(PendingInputMiddleware())

@@ -60,14 +60,14 @@ def _content_failed(exc: SourceErrors) -> CommandFailed:
 
 
 async def _run_polling(settings: Settings) -> None:
-    from bot.app import build_dispatcher, create_bot, freeze_startup_objects
+    from bot.app import build_dispatcher, create_bot, freeze_startup_objects, pool_limits
     from bot.telegram_client import call_at_start
 
     content = _content(settings)
     await _upgrade_async(settings)
-    database = Database.connect(settings.database_url)
+    database = Database.connect(settings.database_url, pool_limits(settings))
     bot = create_bot(settings)
-    dispatcher = build_dispatcher(settings, content, database)
+    dispatcher = build_dispatcher(settings, content, database, polling=True)
     dispatcher.startup.register(freeze_startup_objects)  # the last step of start-up
     try:
         # Cached by the Bot, so polling starts without asking again.

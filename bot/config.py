@@ -42,6 +42,17 @@ class Settings(BaseSettings):
     webhook_host: str = "127.0.0.1"
     webhook_port: Annotated[int, Field(ge=1, le=65535)] = 8080
     webhook_path: str = "/telegram"
+    # Back-pressure and slow clients, per webhook worker.
+    webhook_max_updates: Annotated[int, Field(ge=1, le=10_000)] = 40
+    webhook_queue_timeout: Annotated[float, Field(gt=0, le=300)] = 10
+    webhook_read_timeout: Annotated[float, Field(gt=0, le=300)] = 10
+    webhook_max_connections: Annotated[int, Field(ge=1, le=100_000)] = 200
+    # Connection pools, per process: PostgreSQL (SQLite always has one connection) and Redis.
+    db_pool_size: Annotated[int, Field(ge=1, le=1000)] = 10
+    db_pool_overflow: Annotated[int, Field(ge=0, le=1000)] = 10
+    db_pool_timeout: Annotated[float, Field(gt=0, le=300)] = 10
+    redis_pool_size: Annotated[int, Field(ge=1, le=10_000)] = 50
+    redis_pool_timeout: Annotated[float, Field(gt=0, le=300)] = 10
     # Keys the pseudonyms of students in CSV exports; unset, the bot makes a random key once
     # and keeps it in the database (table `secrets`).
     pseudonym_key: SecretStr | None = None

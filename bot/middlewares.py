@@ -5,8 +5,9 @@ the models of Bot API responses."""
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.client.session.middlewares.base import (
@@ -17,11 +18,14 @@ from aiogram.exceptions import TelegramNetworkError, TelegramServerError
 from aiogram.fsm.context import FSMContext
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
 from aiohttp import ClientConnectorError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.engine import update_session
+from bot.db.handled import PRUNE_EVERY, Claim, DoneMarks, claim, mark_done, prune, release
+from bot.db.models import utcnow
+from bot.outage import UpdateInHand
 from bot.services.students import Visitor, touch_student
 
 logger = logging.getLogger(__name__)
@@ -31,23 +35,69 @@ RETRY_PAUSE_SECONDS = 0.5
 
 
 class DatabaseSessionMiddleware(BaseMiddleware):
-    """One session per update. What the update wrote is committed when it has been handled
-    (and before each Bot API call, below); an update that failed is rolled back."""
+    """One session per update, and each update handled once (`bot.db.handled`).
+
+    The update is claimed by the first statement of its first transaction; a delivery of an
+    update handled already does nothing, and one of an update in hand elsewhere raises
+    UpdateInHand (the webhook answers 503: try later). What the update wrote is committed
+    when it has been handled (and before each Bot API call, below), its done mark soon
+    after (`DoneMarks`); an update that failed is rolled back and its claim released, so
+    that the next delivery handles it.
+    """
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self.session_factory = session_factory
+        self.done_marks = DoneMarks(session_factory)
+        self.claims = 0
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        update_id = cast(Update, event).update_id
+        if update_id in self.done_marks.pending:
+            logger.info("update %s was handled already: delivered again", update_id)
+            return None
         async with self.session_factory() as session:
             data["session"] = session
             token = update_session.set(session)
             try:
-                result = await handler(event, data)
+                now = utcnow()
+                claimed = await claim(session, update_id, now)
+                if claimed is Claim.DONE:
+                    logger.info("update %s was handled already: delivered again", update_id)
+                    return None
+                if claimed is Claim.IN_HAND:
+                    raise UpdateInHand(f"update {update_id} is being handled")
+                try:
+                    result = await handler(event, data)
+                except Exception:
+                    await self._release(session, update_id)
+                    raise
                 if session.in_transaction():
+                    await mark_done(session, [update_id])
                     await session.commit()
-                return result
+                else:
+                    self.done_marks.add([update_id])
             finally:
                 update_session.reset(token)
+            self.claims += 1
+            if self.claims % PRUNE_EVERY == 0:
+                await self._prune(session, now)
+            return result
+
+    @staticmethod
+    async def _release(session: AsyncSession, update_id: int) -> None:
+        try:
+            await session.rollback()
+            await release(session, update_id)
+        except Exception as exc:
+            # The database is down: the claim is taken again once stale (CLAIM_STALE).
+            logger.warning("could not release update %s: %s", update_id, type(exc).__name__)
+
+    @staticmethod
+    async def _prune(session: AsyncSession, now: datetime) -> None:
+        try:
+            await prune(session, now)
+        except Exception as exc:
+            logger.warning("could not prune handled updates: %s", type(exc).__name__)
 
 
 class CommitBeforeTelegramMiddleware(BaseRequestMiddleware):

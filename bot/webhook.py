@@ -14,7 +14,9 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from asyncio import AbstractServer
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from multiprocessing import connection
 from multiprocessing.process import BaseProcess
@@ -22,9 +24,13 @@ from types import FrameType
 from typing import Any
 
 from aiogram import Bot, Dispatcher
+from aiogram.methods import TelegramMethod
+from aiogram.types import Update
+from aiogram.types.update import UpdateTypeLookupError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from sqlalchemy import text
 
@@ -35,16 +41,20 @@ from bot.app import (
     create_storage,
     freeze_startup_objects,
     load_content,
+    pool_limits,
 )
 from bot.config import Settings, load_settings
 from bot.db.engine import Database
 from bot.failures import STOP_SIGNALS, Backoff, Failure, until_stopped
+from bot.outage import RETRY_AFTER_SECONDS, Overloaded, is_service_unavailable
 from bot.telegram_client import call_at_start
 
 logger = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 30
+LINGERING_SECONDS = 1.0
 HEALTH_PATH = "/health"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DISPATCHER: "web.AppKey[Dispatcher]" = web.AppKey("dispatcher")
 
 
@@ -73,18 +83,20 @@ def create_app(settings: Settings, content: Content, bot: Bot | None = None) -> 
     """The webhook application of one worker; `bot` replaces the real one in tests."""
     if settings.webhook_secret is None:
         raise ValueError("WEBHOOK_SECRET is required in webhook mode")
-    database = Database.connect(settings.database_url)
+    database = Database.connect(settings.database_url, pool_limits(settings))
     bot = bot or create_bot(settings)
     dispatcher = build_dispatcher(settings, content, database, create_storage(settings, database))
     app = web.Application()
     # First of the shutdown hooks: the bot session, the jobs and the storage stay open until
     # the updates in hand are finished (aiohttp runs on_shutdown before it waits for them).
     app.on_shutdown.append(InFlight.install(app).drain)
-    SimpleRequestHandler(
+    UpdateRequestHandler(
         dispatcher,
         bot,
-        handle_in_background=False,
         secret_token=settings.webhook_secret.get_secret_value(),
+        read_timeout=settings.webhook_read_timeout,
+        max_updates=settings.webhook_max_updates,
+        queue_timeout=settings.webhook_queue_timeout,
     ).register(app, path=settings.webhook_path)
 
     async def health(_request: web.Request) -> web.Response:
@@ -101,6 +113,115 @@ def create_app(settings: Settings, content: Content, bot: Bot | None = None) -> 
     app.on_cleanup.append(close_database)
     app[DISPATCHER] = dispatcher
     return app
+
+
+class Malformed(Exception):
+    """A request that is not a Telegram update; the message names what is wrong with it, never
+    what it contains."""
+
+
+class UpdateRequestHandler(SimpleRequestHandler):
+    """Answers Telegram only once the update has been handled, with what that means:
+
+    - 200: handled (or handled before: a repeated delivery), or it failed on a bug, which
+      the student was told about and a second delivery would only repeat;
+    - 503 with Retry-After: not handled because PostgreSQL, SQLite or Redis is unavailable,
+      the worker already has `max_updates` in hand for `queue_timeout` seconds, or another
+      delivery of the update is in hand: Telegram delivers it again later;
+    - 400: not an update (bad JSON, not an object, no integer update_id, a shape aiogram
+      rejects), logged in one line without the request's content;
+    - 408: the body did not arrive within `read_timeout` seconds (the connection is closed);
+    - 401: a wrong or missing secret.
+    """
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        bot: Bot,
+        *,
+        secret_token: str,
+        read_timeout: float,
+        max_updates: int,
+        queue_timeout: float,
+    ) -> None:
+        super().__init__(dispatcher, bot, handle_in_background=False, secret_token=secret_token)
+        self.read_timeout = read_timeout
+        self.queue_timeout = queue_timeout
+        self.slots = asyncio.Semaphore(max_updates)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if not self.verify_secret(request.headers.get(SECRET_HEADER, ""), self.bot):
+            return web.Response(body="Unauthorized", status=401)
+        try:
+            async with asyncio.timeout(self.read_timeout):
+                body = await request.read()
+        except TimeoutError:
+            logger.warning("request body not received within %s s: cut", self.read_timeout)
+            response = web.Response(status=408)
+            response.force_close()
+            return response
+        try:
+            update = self.parse(body)
+        except Malformed as exc:
+            logger.warning("refused a request that is not an update: %s", exc)
+            return web.Response(status=400, text=f"{exc}\n")
+        try:
+            await self._take_slot()
+        except Overloaded:
+            logger.warning("update %s: too many updates in hand, answered 503", update.update_id)
+            return unavailable()
+        try:
+            result = await self.dispatcher.feed_update(self.bot, update, **self.data)
+        except Exception as exc:
+            if not is_service_unavailable(exc):
+                logger.error("update %s failed", update.update_id, exc_info=exc)
+                return web.Response(status=500)
+            logger.warning(
+                "update %s not handled, service unavailable (%s): answered 503",
+                update.update_id,
+                type(exc).__name__,
+            )
+            return unavailable()
+        finally:
+            self.slots.release()
+        reply = result if isinstance(result, TelegramMethod) else None
+        return web.Response(body=self._build_response_writer(bot=self.bot, result=reply))
+
+    def parse(self, body: bytes) -> Update:
+        try:
+            data = self.bot.session.json_loads(body)
+        except ValueError:
+            raise Malformed("not JSON") from None
+        if not isinstance(data, dict):
+            raise Malformed(f"a JSON {type(data).__name__}, not an object")
+        update_id = data.get("update_id")
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            raise Malformed("no integer update_id")
+        try:
+            update = Update.model_validate(data, context={"bot": self.bot})
+            update.event_type  # noqa: B018 - raises for an update of no type aiogram knows
+        except (ValidationError, UpdateTypeLookupError) as exc:
+            fields = ", ".join(sorted({".".join(map(str, e["loc"][:2])) for e in _errors(exc)}))
+            raise Malformed(f"update {update_id} rejected ({fields or 'no type'})") from None
+        return update
+
+    async def _take_slot(self) -> None:
+        if not self.slots.locked():
+            await self.slots.acquire()
+            return
+        try:
+            async with asyncio.timeout(self.queue_timeout):
+                await self.slots.acquire()
+        except TimeoutError:
+            raise Overloaded from None
+
+
+def _errors(exc: Exception) -> list[Any]:
+    return exc.errors() if isinstance(exc, ValidationError) else []
+
+
+def unavailable() -> web.Response:
+    return web.Response(status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 class InFlight:
@@ -140,25 +261,93 @@ class InFlight:
             logger.warning("stopping with %d update(s) unfinished", self.count)
 
 
-async def serve(app: web.Application, host: str, port: int) -> None:
-    """Serves `app` on host:port (shared with the other workers) until SIGTERM or SIGINT, then
-    stops taking connections, finishes the requests in hand and cleans up.
+class _Refused(asyncio.Protocol):
+    """A connection over the worker's cap: told 503 and closed at once."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.WriteTransport)
+        transport.write(REFUSED_RESPONSE)
+        transport.close()
+
+
+REFUSED_RESPONSE = (
+    "HTTP/1.1 503 Service Unavailable\r\n"
+    f"Retry-After: {RETRY_AFTER_SECONDS}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+).encode()
+
+
+class ConnectionCap:
+    """The protocol factory of a worker's socket: aiohttp's, until `limit` connections are open.
+
+    Slow clients (a body dribbled a byte at a time) each hold a connection until the read
+    timeout; the cap keeps them from taking every socket the worker can open.
+    """
+
+    def __init__(self, server: web.Server, limit: int) -> None:
+        self.server = server
+        self.limit = limit
+        # Accepted, but not yet in server.connections: the loop accepts a burst at once and
+        # calls connection_made (which counts it) only afterwards.
+        self.starting = 0
+
+    def __call__(self) -> asyncio.BaseProtocol:
+        if len(self.server.connections) + self.starting >= self.limit:
+            return _Refused()
+        self.starting += 1
+        loop = asyncio.get_running_loop()
+        # The transport schedules connection_made once this returns: settle after it has run.
+        loop.call_soon(loop.call_soon, self._started)
+        return self.server()
+
+    def _started(self) -> None:
+        self.starting -= 1
+
+
+@asynccontextmanager
+async def serving(
+    app: web.Application, host: str, port: int, max_connections: int
+) -> AsyncIterator[AbstractServer]:
+    """Serves `app` on host:port (shared with the other workers, SO_REUSEPORT) with at most
+    `max_connections` connections open; on leaving, stops taking connections, finishes the
+    requests in hand and cleans up."""
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
+        # After an answer sent before the body was read (401, 408), aiohttp reads on, to
+        # close cleanly, for 10 s by default: a slow client would keep its socket that long.
+        lingering_time=LINGERING_SECONDS,
+    )
+    await runner.setup()
+    assert runner.server is not None
+    protocol = ConnectionCap(runner.server, max_connections)
+    try:
+        listening = await asyncio.get_running_loop().create_server(
+            protocol, host, port, reuse_port=True
+        )
+        try:
+            yield listening
+        finally:
+            listening.close()
+    finally:
+        await runner.cleanup()
+
+
+async def serve(app: web.Application, host: str, port: int, max_connections: int) -> None:
+    """Serves `app` until SIGTERM or SIGINT (see `serving`).
 
     A second signal changes nothing: Ctrl-C in a terminal (or a supervisor signalling every
     process) reaches a worker both directly and through the parent, and must not cut the
     drain short, as aiohttp's own run_app would.
     """
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
-    await runner.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await web.TCPSite(runner, host, port, reuse_port=True).start()
-        await stop.wait()
+        async with serving(app, host, port, max_connections):
+            await stop.wait()
     finally:
-        await runner.cleanup()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
 
@@ -194,7 +383,11 @@ def serve_worker(index: int) -> None:
     app = create_app(settings, load_content(settings))
     app.on_startup.append(lambda _app: freeze_startup_objects())  # after the Dispatcher's
     try:
-        asyncio.run(serve(app, settings.webhook_host, settings.webhook_port))
+        asyncio.run(
+            serve(
+                app, settings.webhook_host, settings.webhook_port, settings.webhook_max_connections
+            )
+        )
     except OSError as exc:
         where = f"{settings.webhook_host}:{settings.webhook_port}"
         logger.error(

@@ -11,7 +11,16 @@ from sqlalchemy import Table, func, or_, select, tuple_, update
 
 from bot.app import Content
 from bot.content.models import Profile
-from bot.db.models import Announcement, Base, Cohort, Delivery, Project, Student, utcnow
+from bot.db.models import (
+    Announcement,
+    Base,
+    Cohort,
+    Delivery,
+    HandledUpdate,
+    Project,
+    Student,
+    utcnow,
+)
 from bot.services.privacy import MYDATA_COLUMNS, SHOWN
 from bot.standin.conversation import Reply
 from tests.conftest import BotHarness
@@ -250,6 +259,8 @@ async def test_forget_deletes_every_row_that_mentions_the_student(
     assert await rows_of_student(harness, ALEX) == alex_rows
     counts_after = await table_counts(harness)
     for table, number in counts_before.items():
+        if table == HandledUpdate.__tablename__:
+            continue  # a row per update (its id and when), nothing about who sent it
         assert counts_after[table] == number - len(sam_rows.get(table, ())), table
     assert await text_anywhere(harness, ALEX_NOTE) == ["project_entries"]
 

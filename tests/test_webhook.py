@@ -7,6 +7,7 @@ tested on the installed command in a process of its own, talking HTTP to the sta
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
 import signal
@@ -27,6 +28,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 
 from bot.app import Content, create_bot
 from bot.config import Settings
@@ -52,7 +54,7 @@ from bot.standin.server import (
 )
 from bot.standin.session import StandInSession
 from bot.standin.telegram import Call, FakeTelegram
-from bot.webhook import DISPATCHER, HEALTH_PATH, create_app
+from bot.webhook import DISPATCHER, HEALTH_PATH, create_app, serving
 from tests.cli_support import CAREERBOT, READY_SECONDS, STEP_SECONDS, clean_env
 from tests.conftest import POSTGRES_URL, REDIS_DB_BASE, unavailable
 from tests.feature_support import (
@@ -69,6 +71,7 @@ from tests.feature_support import (
     profile_of,
     project_button,
 )
+from tests.outage_support import TcpProxy, free_port
 
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB_BASE}"
 SECRET = "webhook-Secret_42"
@@ -278,13 +281,6 @@ async def test_health_reports_the_database_and_redis(worker: Worker) -> None:
     assert await worker.get(HEALTH_PATH) == (200, {"database": "ok", "redis": "ok"})
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 async def test_health_fails_when_redis_is_down(
     settings: Settings, content: Content, telegram: FakeTelegram
 ) -> None:
@@ -373,9 +369,18 @@ async def test_a_student_walks_the_bot_over_the_webhook_and_keeps_their_place_ac
 
 
 async def both(first: Worker, second: Worker, update: dict[str, Any]) -> None:
-    """The same update delivered to both workers at once (a redelivery racing the original)."""
+    """The same update delivered to both workers at once (a redelivery racing the original).
+
+    One handles it; the other finds it handled (200) or still in hand (503), and then,
+    delivered again as Telegram would, handled (200) once the first worker has marked it."""
     statuses = await asyncio.gather(first.post(update), second.post(update))
-    assert list(statuses) == [200, 200]
+    assert sorted(statuses) in ([200, 200], [200, 503]), statuses
+    for target, status in zip((first, second), statuses, strict=True):
+        deadline = time.monotonic() + DEADLINE
+        while status == 503 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+            status = await target.post(update)
+        assert status == 200
 
 
 async def test_two_workers_share_a_student_without_losing_or_duplicating_progress(
@@ -725,3 +730,212 @@ async def test_the_stand_in_reports_each_call_and_can_answer_slowly(
         async with http.post(url, json={"chat_id": 5, "text": " "}) as response:
             assert response.status == 400
     assert seen == [("sendMessage", True), ("sendMessage", False)]
+
+
+# Nothing acknowledged before it is handled: outages and repeated deliveries.
+
+
+def welcomes(person: Person) -> int:
+    greeting = DIALOGS.message("welcome", student={"first_name": "Ana"})
+    return person.texts().count(greeting)
+
+
+def through(url: str, proxy: TcpProxy) -> str:
+    return make_url(url).set(host="127.0.0.1", port=proxy.port).render_as_string(False)
+
+
+async def test_an_update_met_by_a_database_outage_gets_503_and_is_handled_once_when_it_is_back(
+    settings: Settings, content: Content, telegram: FakeTelegram
+) -> None:
+    proxy = TcpProxy("127.0.0.1", make_url(settings.database_url).port or 5432)
+    await proxy.up()
+    proxied = settings.model_copy(update={"database_url": through(settings.database_url, proxy)})
+    running = await start_worker(proxied, content, telegram)
+    try:
+        assert await running.post(Person(telegram, 5002, "Bo").says("/start")) == 200
+        await proxy.down()  # the pool's connections are reset, new ones refused
+        ana = Person(telegram)
+        start = ana.says("/start")
+        assert await running.post(start) == 503
+        assert await running.post(start) == 503  # Telegram delivers it again: still down
+        assert ana.sent() == [], "the student is told nothing while the update waits"
+        status, report = await running.get(HEALTH_PATH)
+        assert status == 503 and report["database"] != "ok"
+
+        await proxy.up()
+        assert await running.post(start) == 200
+        assert await running.post(start) == 200  # once more: handled already
+    finally:
+        await running.stop()
+        await proxy.down()
+    assert welcomes(ana) == 1
+    assert ERROR not in ana.texts()
+
+
+async def test_an_update_met_by_a_redis_outage_gets_503_and_is_handled_once_when_it_is_back(
+    settings: Settings, content: Content, telegram: FakeTelegram
+) -> None:
+    redis = make_url(settings.redis_url or "")
+    proxy = TcpProxy("127.0.0.1", redis.port or 6379)
+    await proxy.up()
+    proxied = settings.model_copy(
+        update={"redis_url": f"redis://127.0.0.1:{proxy.port}/{redis.database}"}
+    )
+    running = await start_worker(proxied, content, telegram)
+    try:
+        await proxy.down()
+        ana = Person(telegram)
+        start = ana.says("/start")
+        assert await running.post(start) == 503
+        assert ana.sent() == []
+        await proxy.up()
+        assert await running.post(start) == 200
+        assert await running.post(start) == 200
+    finally:
+        await running.stop()
+        await proxy.down()
+    assert welcomes(ana) == 1
+    assert ERROR not in ana.texts()
+
+
+async def test_an_update_delivered_again_is_handled_once(
+    worker: Worker, telegram: FakeTelegram
+) -> None:
+    ana = Person(telegram)
+    assert await worker.post(ana.says("/start")) == 200
+    step = ana.says("/menu")
+    assert await worker.post(step) == 200
+    answered = len(ana.sent())
+    assert await worker.post(step) == 200
+    assert len(ana.sent()) == answered, "the second delivery changes nothing"
+
+
+async def test_an_update_delivered_to_two_workers_at_once_is_handled_once(
+    worker: Worker, second_worker: Worker, telegram: FakeTelegram
+) -> None:
+    people = [Person(telegram, 7000 + number, "Ana") for number in range(8)]
+    for person in people:
+        await both(worker, second_worker, person.says("/start"))
+    assert [welcomes(person) for person in people] == [1] * len(people)
+
+
+async def test_a_burst_of_updates_over_small_pools_is_back_pressure_not_errors(
+    settings: Settings, content: Content, telegram: FakeTelegram
+) -> None:
+    """200 updates at once on a worker with pools far smaller: every update is handled, some
+    after a 503 and a delivery again (as Telegram does), none answered with an error."""
+    small = settings.model_copy(
+        update={
+            "webhook_max_updates": 16,
+            "webhook_queue_timeout": 0.5,
+            "db_pool_size": 2,
+            "db_pool_overflow": 0,
+            "redis_pool_size": 2,
+        }
+    )
+    app = create_app(small, content, bot=create_bot(small, StandInSession(telegram)))
+    # No client-side cap on connections: all 200 reach the worker at once.
+    client: TestClient[Any, Any] = TestClient(
+        TestServer(app), connector=aiohttp.TCPConnector(limit=0)
+    )
+    await client.start_server()
+    running = Worker(client, telegram)
+    people = [Person(telegram, 8000 + number, "Ana") for number in range(200)]
+    statuses: Counter[int] = Counter()
+
+    async def deliver(update: dict[str, Any]) -> None:
+        for _attempt in range(60):
+            status = await running.post(update)
+            statuses[status] += 1
+            if status != 503:
+                return
+            await asyncio.sleep(0.2)
+
+    try:
+        await asyncio.gather(*(deliver(person.says("/start")) for person in people))
+    finally:
+        await running.stop()
+    assert set(statuses) <= {200, 503}, statuses
+    assert [welcomes(person) for person in people] == [1] * len(people)
+    assert not any(ERROR in person.texts() for person in people)
+
+
+# Hostile input.
+
+NOT_UPDATES = {
+    "bad JSON": b'{"update_id": 1, "message": {"text": "dear diary',
+    "a JSON array": b'[{"update_id": 1}]',
+    "an empty object": b"{}",
+    "a non-integer update_id": b'{"update_id": "one"}',
+    "a shape aiogram rejects": b'{"update_id": 7, "message": {"text": "dear diary"}}',
+    "no update type": b'{"update_id": 8}',
+}
+
+
+@pytest.mark.parametrize("body", NOT_UPDATES.values(), ids=NOT_UPDATES.keys())
+async def test_a_request_that_is_not_an_update_gets_400_and_one_log_line(
+    worker: Worker, body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
+    response = await worker.client.post(PATH, data=body, headers=headers)
+    assert response.status == 400
+    logged = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert len(logged) == 1, [record.getMessage() for record in logged]
+    assert logged[0].exc_info is None
+    assert "diary" not in logged[0].getMessage()
+    headers[SECRET_HEADER] = "wrong"
+    assert (await worker.client.post(PATH, data=body, headers=headers)).status == 401
+
+
+async def test_slow_clients_are_cut_and_cannot_take_every_connection(
+    settings: Settings, content: Content, telegram: FakeTelegram
+) -> None:
+    tuned = settings.model_copy(update={"webhook_read_timeout": 1.0})
+    app = create_app(tuned, content, bot=create_bot(tuned, StandInSession(telegram)))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}{PATH}"
+    cap = 10
+    head = (
+        f"POST {PATH} HTTP/1.1\r\nHost: bot\r\n{SECRET_HEADER}: {SECRET}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"
+    ).encode()
+
+    async def dribble() -> bytes:
+        """Sends the head of a request, then its body a byte every 0.2 s; what came back."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            writer.write(head)
+            read = asyncio.ensure_future(reader.read())
+            while not read.done():
+                writer.write(b" ")
+                await asyncio.wait([read], timeout=0.2)
+            return read.result()
+        except ConnectionError:
+            return b"reset"
+        finally:
+            writer.close()
+
+    async def post(http: aiohttp.ClientSession) -> int | str:
+        ana = Person(telegram)
+        try:
+            async with http.post(
+                url, json=ana.says("/start"), headers={SECRET_HEADER: SECRET}
+            ) as response:
+                return response.status
+        except aiohttp.ClientError as exc:
+            return type(exc).__name__
+
+    async with serving(app, "127.0.0.1", port, cap), aiohttp.ClientSession() as http:
+        slow = [asyncio.ensure_future(dribble()) for _ in range(3 * cap)]
+        await asyncio.sleep(0.3)
+        refused = await post(http)  # every connection held: turned away, not left waiting
+        answers = await asyncio.wait_for(asyncio.gather(*slow), DEADLINE)
+        after = await post(http)
+    firsts = Counter(answer.split(b" ", 2)[1] if b" " in answer else answer for answer in answers)
+    # The first `cap` are read until the read timeout, then cut; the others are turned away.
+    assert firsts[b"408"] == cap, firsts
+    assert firsts[b"503"] + firsts[b"reset"] + firsts[b""] == 2 * cap, firsts
+    assert refused != 200
+    assert after == 200

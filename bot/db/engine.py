@@ -21,6 +21,20 @@ from bot.db.sqlite_inline import inline_connector
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
+
+@dataclass(frozen=True)
+class PoolLimits:
+    """The PostgreSQL pool: connections kept, extra ones allowed under load, and how long an
+    update waits for one before the pool gives up (a TimeoutError, an outage to the bot).
+    SQLite keeps its one connection and uses only the timeout."""
+
+    size: int = 10
+    overflow: int = 10
+    timeout: float = 10.0
+
+
+DEFAULT_POOL = PoolLimits()
+
 # The database session of the update being handled, set by the session middleware: the FSM
 # storage works inside it, and the Bot API middleware ends its transaction before each call.
 update_session: ContextVar[AsyncSession | None] = ContextVar("update_session", default=None)
@@ -38,7 +52,9 @@ def _sqlite_pragmas(foreign_keys: bool) -> Callable[[Any, Any], None]:
     return apply
 
 
-def create_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngine:
+def create_engine(
+    database_url: str, *, foreign_keys: bool = True, pool: PoolLimits = DEFAULT_POOL
+) -> AsyncEngine:
     """The engine for `database_url`.
 
     SQLite gets one connection, used in place on the event loop (`bot.db.sqlite_inline`):
@@ -56,11 +72,23 @@ def create_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngin
             raise ValueError("SQLite needs a file: sqlite+aiosqlite:///path/to/careerbot.db")
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            url, async_creator=inline_connector(url.database), pool_size=1, max_overflow=0
+            url,
+            async_creator=inline_connector(url.database),
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=pool.timeout,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(foreign_keys))
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
+    return create_async_engine(
+        url,
+        pool_size=pool.size,
+        max_overflow=pool.overflow,
+        pool_timeout=pool.timeout,
+        pool_recycle=1800,
+        # A server that does not answer fails the update within the wait for a connection.
+        connect_args={"timeout": pool.timeout},
+    )
 
 
 def _sqlite_reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -99,8 +127,8 @@ class Database:
     report_sessions: async_sessionmaker[AsyncSession]
 
     @classmethod
-    def connect(cls, database_url: str) -> "Database":
-        engine = create_engine(database_url)
+    def connect(cls, database_url: str, pool: PoolLimits = DEFAULT_POOL) -> "Database":
+        engine = create_engine(database_url, pool=pool)
         report_engine = create_report_engine(engine)
         return cls(
             engine,

@@ -282,3 +282,15 @@ class Secret(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HandledUpdate(Base):
+    """Telegram updates taken in hand, so that a delivery of the same update again is handled
+    once: `done` once handled; a claim not done is being handled, or was left by a worker
+    that died (taken again once `claimed_at` is old). Old rows are pruned."""
+
+    __tablename__ = "handled_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    claimed_at: Mapped[datetime] = mapped_column(index=True)
+    done: Mapped[bool] = mapped_column(default=False)

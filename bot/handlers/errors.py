@@ -1,4 +1,9 @@
-"""The last line of defence: log the failure (without message text) and tell the student."""
+"""The last line of defence: log the failure (without message text) and tell the student.
+
+Not for an outage (`bot.outage`): that update will be delivered again (webhook) or retried
+(polling) and handled then, so the student is told nothing and the error goes on to the
+caller, which answers 503.
+"""
 
 import logging
 
@@ -6,6 +11,7 @@ from aiogram import Bot, Router
 from aiogram.types import ErrorEvent, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.engine.callbacks import NodeCallback
+from bot.outage import is_service_unavailable
 from bot.services.tour import HOME_NODE, TourService
 
 logger = logging.getLogger(__name__)
@@ -59,7 +65,11 @@ def _private_chat_of(event: ErrorEvent) -> int | None:
     return None
 
 
+def _is_a_bug(event: ErrorEvent) -> bool:
+    return not is_service_unavailable(event.exception)
+
+
 def create_router() -> Router:
     router = Router(name="errors")
-    router.errors.register(report_failure)
+    router.errors.register(report_failure, _is_a_bug)
     return router

@@ -13,6 +13,10 @@ from typing import Any
 
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "careerbot", "username": "careerbot_bot"}
 SENDING_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
+# Update ids of every stand-in of the process, counted from the time the process started (in
+# microseconds): the bot handles an update_id once, so `careerbot chat` run again on the same
+# database, or two stand-ins of one test run, must never reuse one.
+_UPDATE_IDS = itertools.count(time.time_ns() // 1000)
 
 
 @dataclass
@@ -51,12 +55,11 @@ class FakeTelegram:
         self.messages: dict[tuple[int, int], StoredMessage] = {}
         self.failures: dict[int, list[Failure]] = {}
         self._message_ids: dict[int, itertools.count[int]] = {}
-        self._update_ids = itertools.count(1)
 
     # Things a test or the terminal chat does as "Telegram".
 
     def next_update_id(self) -> int:
-        return next(self._update_ids)
+        return next(_UPDATE_IDS)
 
     def next_message_id(self, chat_id: int) -> int:
         return next(self._message_ids.setdefault(chat_id, itertools.count(1)))

@@ -1,0 +1,118 @@
+"""Each update is handled once however often it is delivered, on SQLite and on PostgreSQL; and
+polling, which gets no second delivery, tries an update met by an outage again in place."""
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiogram.types import Update
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import make_url
+
+from bot.app import Content, build_dispatcher, create_bot
+from bot.config import Settings
+from bot.db.engine import Database
+from bot.db.handled import CLAIM_STALE, KEEP_HANDLED, Claim, claim, prune
+from bot.db.models import HandledUpdate, utcnow
+from bot.outage import UpdateInHand
+from bot.standin.server import message_update, user_json
+from bot.standin.session import StandInSession
+from bot.standin.telegram import FakeTelegram
+from tests.conftest import BotHarness
+from tests.feature_support import DIALOGS, ERROR
+from tests.outage_support import TcpProxy
+
+GREETING = DIALOGS.message("welcome", student={"first_name": "Sam"})
+
+
+def texts(telegram: FakeTelegram, chat_id: int) -> list[str]:
+    return [
+        str(call.params.get("text", ""))
+        for call in telegram.calls
+        if call.method in {"sendMessage", "editMessageText"}
+        and call.params.get("chat_id") == chat_id
+    ]
+
+
+async def feed(harness: BotHarness, raw: dict[str, Any]) -> None:
+    event = Update.model_validate(raw, context={"bot": harness.bot})
+    await harness.dispatcher.feed_update(harness.bot, event)
+
+
+async def test_an_update_delivered_twice_is_handled_once(harness: BotHarness) -> None:
+    await feed(harness, message_update(harness.telegram, user_json(1001, "Sam"), "/start"))
+    menu = message_update(harness.telegram, user_json(1001, "Sam"), "/menu")
+    await feed(harness, menu)
+    answered = len(harness.telegram.calls)
+    await feed(harness, menu)
+    assert len(harness.telegram.calls) == answered, "the second delivery changes nothing"
+
+
+async def test_a_claim_left_by_a_dead_worker_is_taken_again_once_stale(
+    harness: BotHarness,
+) -> None:
+    start = message_update(harness.telegram, user_json(1001, "Sam"), "/start")
+    async with harness.database.session_factory() as session:
+        assert await claim(session, start["update_id"], utcnow()) is Claim.TAKEN
+        await session.commit()  # then the worker died
+    with pytest.raises(UpdateInHand):  # the webhook answers 503: deliver it again later
+        await feed(harness, start)
+    assert texts(harness.telegram, 1001) == [], "in hand elsewhere: not handled twice"
+
+    async with harness.database.session_factory() as session:
+        old = utcnow() - CLAIM_STALE - timedelta(seconds=1)
+        await session.execute(update(HandledUpdate).values(claimed_at=old))
+        await session.commit()
+    await feed(harness, start)
+    assert texts(harness.telegram, 1001).count(GREETING) == 1
+
+
+async def test_handled_updates_older_than_the_redelivery_window_are_pruned(
+    harness: BotHarness,
+) -> None:
+    now = utcnow()
+    async with harness.database.session_factory() as session:
+        session.add_all(
+            [
+                HandledUpdate(update_id=1, claimed_at=now - KEEP_HANDLED * 2, done=True),
+                HandledUpdate(update_id=2, claimed_at=now, done=True),
+            ]
+        )
+        await session.commit()
+        await prune(session, now)
+        kept = await session.scalars(select(HandledUpdate.update_id))
+        assert list(kept) == [2]
+
+
+async def test_polling_tries_an_update_met_by_a_database_outage_again_until_it_is_back(
+    postgres_database: str, content: Content
+) -> None:
+    proxy = TcpProxy("127.0.0.1", make_url(postgres_database).port or 5432)
+    await proxy.up()
+    url = make_url(postgres_database).set(port=proxy.port).render_as_string(False)
+    settings = Settings(_env_file=None, database_url=url)
+    database = Database.connect(url)
+    telegram = FakeTelegram()
+    bot = create_bot(settings, StandInSession(telegram))
+    dispatcher = build_dispatcher(settings, content, database, polling=True)
+    user_id = 4100 + utcnow().microsecond  # the database is shared by the run's tests
+    start = Update.model_validate(
+        message_update(telegram, user_json(user_id, "Sam"), "/start"), context={"bot": bot}
+    )
+    try:
+        async with database.session_factory() as session:
+            await session.scalar(select(func.count()).select_from(HandledUpdate))  # pooled
+        await proxy.down()
+        handling = asyncio.ensure_future(dispatcher.feed_update(bot, start))
+        await asyncio.sleep(2.5)  # a try or two meet the outage
+        assert not handling.done()
+        assert texts(telegram, user_id) == [], "nothing is said while it waits"
+        await proxy.up()
+        await asyncio.wait_for(handling, 60)
+    finally:
+        await proxy.down()
+        await database.close()
+        await bot.session.close()
+    assert texts(telegram, user_id).count(GREETING) == 1
+    assert ERROR not in texts(telegram, user_id)
