@@ -65,7 +65,8 @@ def _private_chat_of(event: ErrorEvent) -> int | None:
     return None
 
 
-def _is_a_bug(event: ErrorEvent) -> bool:
+async def _is_a_bug(event: ErrorEvent) -> bool:
+    # A coroutine: aiogram runs a plain function filter in a worker thread (tests/test_routing.py).
     return not is_service_unavailable(event.exception)
 
 
