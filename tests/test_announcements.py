@@ -197,8 +197,8 @@ async def test_a_text_too_long_once_escaped_for_telegram_is_refused(
 
 @pytest.mark.parametrize(
     "message",
-    [{"text": "x" * 3501}, {"text": "   "}, STICKER],
-    ids=["3501-chars", "blank", "sticker"],
+    [{"text": "x" * 3501}, {"text": "   "}, {"text": "\u200b\u200d\u2060"}, STICKER],
+    ids=["3501-chars", "blank", "invisible", "sticker"],
 )
 async def test_a_bad_text_is_refused_and_nothing_is_sent(
     harness: BotHarness, message: dict[str, Any]

@@ -332,7 +332,9 @@ async def test_many_cohorts_get_distinct_well_formed_codes(harness: BotHarness) 
 
 
 @pytest.mark.parametrize(
-    "name", ["   ", "\n\t ", "x" * 65, "Class " + "9" * 59], ids=["spaces", "ws", "65", "65b"]
+    "name",
+    ["   ", "\n\t ", "\u200b\u2060\ufeff", "x" * 65, "Class " + "9" * 59],
+    ids=["spaces", "ws", "invisible", "65", "65b"],
 )
 async def test_bad_cohort_names_are_refused(harness: BotHarness, name: str) -> None:
     lee = await lead(harness)

@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Announcement, Cohort, Delivery, Student, as_utc, utcnow
 from bot.db.upsert import upsert
+from bot.safe_text import has_visible_text
 from bot.services.cohorts import CohortView
 from bot.services.tour import TourService
 
@@ -110,9 +111,12 @@ ProgressCallback = Callable[[Announcement, Progress], Awaitable[None]]
 
 
 def clean_text(text: str | None) -> str | None:
-    """The text if it fits one message once escaped for Telegram HTML (`&` takes 5 characters)."""
+    """The text if it shows something (not only zero-width or format characters) and fits one
+    message once escaped for Telegram HTML (`&` takes 5 characters)."""
     cleaned = (text or "").strip()
-    return cleaned if cleaned and len(html.escape(cleaned)) <= TEXT_LIMIT else None
+    if not has_visible_text(cleaned):
+        return None
+    return cleaned if len(html.escape(cleaned)) <= TEXT_LIMIT else None
 
 
 class BroadcastService:

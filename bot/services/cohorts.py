@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.catalog import Catalog
 from bot.db.models import Cohort, CohortMove, Student, as_utc, utcnow
+from bot.safe_text import has_visible_text
 from bot.services.roles import Viewer
 from bot.services.students import record_event
 
@@ -46,8 +47,9 @@ class CohortSummary:
 
 
 def clean_name(text: str | None) -> str | None:
+    """The name as stored, or None: empty, only invisible characters, or too long."""
     name = " ".join((text or "").split())
-    return name if 0 < len(name) <= NAME_LIMIT else None
+    return name if 0 < len(name) <= NAME_LIMIT and has_visible_text(name) else None
 
 
 def invite_link(bot_username: str, code: str) -> str:
