@@ -564,6 +564,24 @@ def test_a_staff_node_may_link_to_a_staff_node(tree: Tree, check: CheckRunner) -
     assert check().code == 0
 
 
+def test_an_announcement_button_to_a_staff_or_unknown_node_is_refused(
+    tree: Tree, check: CheckRunner
+) -> None:
+    cohorts = node_file(tree.dialogs, "cohort")
+    staff_and_unknown = '  node_cohort: "Cohort"\n  node_nowhere: "X"\n  node_menu: "'
+    tree.edit(cohorts, '  node_menu: "', staff_and_unknown)
+    errors = check.fails()
+    assert any(
+        error.startswith(f"{cohorts}:{line_of(cohorts, 'node_cohort:')}: labels.node_cohort: ")
+        and error.endswith("a node students may not see (see its roles)")
+        for error in errors
+    ), errors
+    assert any(
+        error.startswith(f"{cohorts}:{line_of(cohorts, 'node_nowhere:')}: labels.node_nowhere: ")
+        for error in errors
+    ), errors
+
+
 def test_unknown_role_and_roles_on_the_home_node(tree: Tree, check: CheckRunner) -> None:
     file = write_dialog(tree, extra_node().replace("    text:", "    roles: [teacher]\n    text:"))
     [error] = check.fails()

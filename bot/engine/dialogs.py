@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 # The variables every template may use; features add theirs through a node's `uses`.
 BASE_VARIABLES = frozenset({"profile", "careers", "student"})
+# A label `node_<id>` offers node <id> as the button of an announcement, which students get.
+ANNOUNCEMENT_NODE_LABEL = "node_"
 
 
 @dataclass(frozen=True)
@@ -255,6 +257,23 @@ class _Checker:
                 found.extend(
                     self._template(kind, name, (kind, name), source, set(self.contract.variables))
                 )
+        found.extend(self._announcement_buttons())
+        return found
+
+    def _announcement_buttons(self) -> list[SourceError]:
+        """An announcement's button is pressed by students: it must open a node they may see."""
+        found = []
+        for name in self.dialogs.labels:
+            if not name.startswith(ANNOUNCEMENT_NODE_LABEL):
+                continue
+            node = self.dialogs.nodes.get(name.removeprefix(ANNOUNCEMENT_NODE_LABEL))
+            if node is None:
+                message = "an announcement button to an unknown node"
+            elif "student" not in node.seen_by():
+                message = "an announcement button to a node students may not see (see its roles)"
+            else:
+                continue
+            found.append(self._at("labels", name, ("labels", name), message))
         return found
 
     def _at(self, kind: str, name: str, location: Location, message: str) -> SourceError:

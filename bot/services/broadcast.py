@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Announcement, Cohort, Delivery, Student, as_utc, utcnow
 from bot.db.upsert import upsert
+from bot.engine.dialogs import ANNOUNCEMENT_NODE_LABEL
 from bot.safe_text import has_visible_text
 from bot.services.cohorts import CohortView
 from bot.services.tour import TourService
@@ -146,10 +147,11 @@ class BroadcastService:
     def node_choices(self) -> list[dict[str, str]]:
         """Tour nodes an announcement's button may open: those with a `node_<id>` label."""
         labels = self.tour.dialogs.labels
+        prefix = ANNOUNCEMENT_NODE_LABEL
         return [
-            {"node": name.removeprefix("node_"), "label": label}
+            {"node": name.removeprefix(prefix), "label": label}
             for name, label in labels.items()
-            if name.startswith("node_") and self.tour.knows(name.removeprefix("node_"))
+            if name.startswith(prefix) and self.tour.knows(name.removeprefix(prefix))
         ]
 
     def view(self, text: str, node: str | None) -> AnnouncementView:
