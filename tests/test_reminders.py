@@ -1,7 +1,9 @@
 """Nudges for students who opted in and left their project alone for a while."""
 
 import asyncio
+import time
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -10,6 +12,8 @@ from sqlalchemy import update
 from bot.app import Content
 from bot.content.models import Profile
 from bot.db.models import Project, Student, utcnow
+from bot.services.broadcast import BroadcastService
+from bot.services.jobs import LeaseLost
 from bot.services.reminders import ReminderService
 from bot.standin.conversation import Conversation
 from bot.standin.telegram import Call, Failure
@@ -362,3 +366,41 @@ async def test_a_nudge_holds_no_database_connection_while_telegram_answers(
         report = await reminders(harness).send_due(harness.bot, now=idle_deadline(harness))
     assert report.sent == 1
     assert seen == [0]
+
+
+async def test_nudges_take_turns_at_the_pace_and_stop_once_the_lease_is_lost(
+    harness: BotHarness, profile: Profile
+) -> None:
+    """Run by the background jobs, each nudge waits for its turn at BROADCAST_PER_SECOND (the
+    announcements' pace) and checks the lease first: a process that lost it stops before its
+    next nudge, which stays due for the process that holds it now."""
+    students = (SAM, ALEX, 1003)
+    for who in students:
+        await project_with_first_step_done(harness, profile, who)
+        await opt_in(harness.user(who), profile)
+    broadcast = harness.dispatcher.workflow_data["broadcast"]
+    assert isinstance(broadcast, BroadcastService)
+    broadcast.interval = 0.3  # slow enough that no nudge could come that soon by itself
+    checks = 0
+
+    async def fence() -> None:
+        nonlocal checks
+        checks += 1
+        if checks > 2:
+            raise LeaseLost
+
+    sent_at: list[float] = []
+
+    async def when(method: Any) -> None:
+        if method.__api_method__ == "sendMessage" and method.chat_id in students:
+            sent_at.append(time.monotonic())
+
+    async with before_each_call(harness, when):
+        with pytest.raises(LeaseLost):
+            await reminders(harness).send_due(
+                harness.bot, now=idle_deadline(harness), slot=partial(broadcast.slot, fence)
+            )
+    assert len(sent_at) == 2
+    assert sent_at[1] - sent_at[0] >= 0.29
+    report = await reminders(harness).send_due(harness.bot, now=idle_deadline(harness))
+    assert report.sent == 1

@@ -23,12 +23,13 @@ its check, before every message, that this process still holds the lease.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -138,6 +139,18 @@ class BroadcastService:
         self._next_send = 0.0
         # What the lead was last shown of each unfinished announcement.
         self._shown: dict[int, Progress] = {}
+
+    @contextlib.asynccontextmanager
+    async def slot(self, fence: Callable[[], Awaitable[None]]) -> AsyncIterator[None]:
+        """One message's turn at BROADCAST_PER_SECOND, which announcements and project
+        reminders share: waits for it, checks the lease (`fence`), and counts the next turn
+        from when the message was sent."""
+        await asyncio.sleep(max(0.0, self._next_send - time.monotonic()))
+        await fence()
+        try:
+            yield
+        finally:
+            self._next_send = time.monotonic() + self.interval
 
     def hold_off(self, seconds: float) -> None:
         """No message for `seconds` from now, e.g. when this process has just taken the

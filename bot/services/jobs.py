@@ -18,6 +18,7 @@ import contextlib
 import logging
 import uuid
 from datetime import timedelta
+from functools import partial
 
 from aiogram import Bot
 from sqlalchemy import delete, select, update
@@ -159,7 +160,7 @@ class JobRunner:
         try:
             await self.broadcast.send_unfinished(bot, report, self.fence)
             if rounds % REMINDER_EVERY_ROUNDS == 0:
-                await self.reminders.send_due(bot)
+                await self.reminders.send_due(bot, slot=partial(self.broadcast.slot, self.fence))
         finally:
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)

@@ -1,11 +1,16 @@
 """Nudges for students who opted in and left their project untouched for a while.
 
 A nudge is claimed in the database before it is sent, so it goes out at most once per idle
-period, also with several workers, and never again after a restart.
+period, also with several workers, and never again after a restart. Run by the background
+jobs, each nudge takes a turn of the announcements' pace and lease check (`slot`), so the
+rate across all workers holds and a process that lost the lease stops before its next one.
 """
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,6 +27,9 @@ from bot.services.tour import TourService
 
 logger = logging.getLogger(__name__)
 
+# A message's turn: waited for before a nudge is claimed and sent (BroadcastService.slot).
+Slot = Callable[[], AbstractAsyncContextManager[None]]
+
 
 @dataclass
 class NudgeReport:
@@ -37,7 +45,9 @@ class ReminderService:
     project: ProjectService
     idle_days: int
 
-    async def send_due(self, bot: Bot, now: datetime | None = None) -> NudgeReport:
+    async def send_due(
+        self, bot: Bot, now: datetime | None = None, slot: Slot = contextlib.nullcontext
+    ) -> NudgeReport:
         now = now or utcnow()
         report = NudgeReport()
         async with self.session_factory() as session:
@@ -55,7 +65,8 @@ class ReminderService:
             )
             project_ids = list(due.scalars())
         for project_id in project_ids:
-            await self._nudge(bot, project_id, now, report)
+            async with slot():
+                await self._nudge(bot, project_id, now, report)
         return report
 
     async def _nudge(self, bot: Bot, project_id: int, now: datetime, report: NudgeReport) -> None:
