@@ -122,6 +122,7 @@ def build_dispatcher(
     storage: BaseStorage | None = None,
     *,
     polling: bool = False,
+    holder: str | None = None,
 ) -> Dispatcher:
     checklist_service = ChecklistService()
     project_service = ProjectService()
@@ -167,7 +168,8 @@ def build_dispatcher(
         broadcast=broadcast,
         jobs=JobRunner(database.session_factory, broadcast, reminders, settings.jobs_lease_seconds),
     )
-    sessions = DatabaseSessionMiddleware(database.session_factory)
+    sessions = DatabaseSessionMiddleware(database.session_factory, holder)
+    dispatcher.startup.register(sessions.release_predecessor)
     dispatcher.update.outer_middleware(sessions)
     dispatcher.shutdown.register(sessions.done_marks.write)
     for observer in (dispatcher.message, dispatcher.callback_query):

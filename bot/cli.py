@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import logging
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -67,7 +68,9 @@ async def _run_polling(settings: Settings) -> None:
     await _upgrade_async(settings)
     database = Database.connect(settings.database_url, pool_limits(settings))
     bot = create_bot(settings)
-    dispatcher = build_dispatcher(settings, content, database, polling=True)
+    # One polling bot per token: the one before it on this host, if any, is gone.
+    holder = f"{socket.gethostname()}:polling"
+    dispatcher = build_dispatcher(settings, content, database, polling=True, holder=holder)
     dispatcher.startup.register(freeze_startup_objects)  # the last step of start-up
     try:
         # Cached by the Bot, so polling starts without asking again.

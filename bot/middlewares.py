@@ -23,7 +23,16 @@ from aiohttp import ClientConnectorError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.engine import update_session
-from bot.db.handled import PRUNE_EVERY, Claim, DoneMarks, claim, mark_done, prune, release
+from bot.db.handled import (
+    PRUNE_EVERY,
+    Claim,
+    DoneMarks,
+    claim,
+    mark_done,
+    prune,
+    release,
+    release_held,
+)
 from bot.db.models import utcnow
 from bot.outage import UpdateInHand
 from bot.services.students import Visitor, touch_student
@@ -45,8 +54,12 @@ class DatabaseSessionMiddleware(BaseMiddleware):
     that the next delivery handles it.
     """
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], holder: str | None = None
+    ) -> None:
         self.session_factory = session_factory
+        # The process slot that claims updates (see bot.db.handled); None: claims go stale.
+        self.holder = holder
         self.done_marks = DoneMarks(session_factory)
         self.claims = 0
 
@@ -60,7 +73,7 @@ class DatabaseSessionMiddleware(BaseMiddleware):
             token = update_session.set(session)
             try:
                 now = utcnow()
-                claimed = await claim(session, update_id, now)
+                claimed = await claim(session, update_id, now, self.holder)
                 if claimed is Claim.DONE:
                     logger.info("update %s was handled already: delivered again", update_id)
                     return None
@@ -82,6 +95,16 @@ class DatabaseSessionMiddleware(BaseMiddleware):
             if self.claims % PRUNE_EVERY == 0:
                 await self._prune(session, now)
             return result
+
+    async def release_predecessor(self) -> None:
+        """At start: the updates the process before this one in its slot had in hand when it
+        died are delivered again by Telegram; release them now rather than after CLAIM_STALE."""
+        if self.holder is None:
+            return
+        async with self.session_factory() as session:
+            released = await release_held(session, self.holder)
+        if released:
+            logger.warning("released %d update(s) left in hand by %s", released, self.holder)
 
     @staticmethod
     async def _release(session: AsyncSession, update_id: int) -> None:

@@ -12,6 +12,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import time
 from asyncio import AbstractServer
@@ -79,13 +80,18 @@ async def check_health(database: Database, redis_url: str | None) -> dict[str, s
     return report
 
 
-def create_app(settings: Settings, content: Content, bot: Bot | None = None) -> web.Application:
-    """The webhook application of one worker; `bot` replaces the real one in tests."""
+def create_app(
+    settings: Settings, content: Content, bot: Bot | None = None, holder: str | None = None
+) -> web.Application:
+    """The webhook application of one worker; `bot` replaces the real one in tests. `holder`
+    names the worker's slot, so that it releases the updates its dead predecessor held."""
     if settings.webhook_secret is None:
         raise ValueError("WEBHOOK_SECRET is required in webhook mode")
     database = Database.connect(settings.database_url, pool_limits(settings))
     bot = bot or create_bot(settings)
-    dispatcher = build_dispatcher(settings, content, database, create_storage(settings, database))
+    dispatcher = build_dispatcher(
+        settings, content, database, create_storage(settings, database), holder=holder
+    )
     app = web.Application()
     # First of the shutdown hooks: the bot session, the jobs and the storage stay open until
     # the updates in hand are finished (aiohttp runs on_shutdown before it waits for them).
@@ -380,7 +386,8 @@ def serve_worker(index: int) -> None:
     logging.basicConfig(
         level=settings.log_level, format=f"%(asctime)s %(levelname)s w{index} %(name)s: %(message)s"
     )
-    app = create_app(settings, load_content(settings))
+    holder = f"{socket.gethostname()}:{settings.webhook_port}:w{index}"
+    app = create_app(settings, load_content(settings), holder=holder)
     app.on_startup.append(lambda _app: freeze_startup_objects())  # after the Dispatcher's
     try:
         asyncio.run(

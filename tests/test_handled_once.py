@@ -68,6 +68,40 @@ async def test_a_claim_left_by_a_dead_worker_is_taken_again_once_stale(
     assert texts(harness.telegram, 1001).count(GREETING) == 1
 
 
+async def test_a_worker_in_the_slot_of_a_dead_one_releases_the_updates_it_held(
+    harness: BotHarness, content: Content
+) -> None:
+    """The supervisor starts a worker in a slot only once the one before it has died: what
+    that one held is handled at its next delivery, not after CLAIM_STALE. Another slot's
+    claims are left alone (that worker may still be at work)."""
+    sam = message_update(harness.telegram, user_json(1001, "Sam"), "/start")
+    alex = message_update(harness.telegram, user_json(1002, "Alex"), "/start")
+    async with harness.database.session_factory() as session:
+        assert await claim(session, sam["update_id"], utcnow(), "host:8080:w0") is Claim.TAKEN
+        assert await claim(session, alex["update_id"], utcnow(), "host:8080:w1") is Claim.TAKEN
+        await session.commit()  # then both workers died
+    restarted = build_dispatcher(
+        harness.settings,
+        content,
+        harness.database,
+        harness.dispatcher.storage,
+        holder="host:8080:w0",
+    )
+    await restarted.emit_startup(bot=harness.bot, **restarted.workflow_data)
+    try:
+        await restarted.feed_update(
+            harness.bot, Update.model_validate(sam, context={"bot": harness.bot})
+        )
+        assert texts(harness.telegram, 1001).count(GREETING) == 1
+        with pytest.raises(UpdateInHand):
+            await restarted.feed_update(
+                harness.bot, Update.model_validate(alex, context={"bot": harness.bot})
+            )
+        assert texts(harness.telegram, 1002) == []
+    finally:
+        await restarted.emit_shutdown(bot=harness.bot, **restarted.workflow_data)
+
+
 async def test_handled_updates_older_than_the_redelivery_window_are_pruned(
     harness: BotHarness,
 ) -> None:

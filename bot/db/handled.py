@@ -4,7 +4,10 @@ An update is claimed by the first statement of its first transaction: a row keye
 update_id, committed with the update's first effects. On PostgreSQL a second delivery that
 arrives meanwhile waits on the row's key until that commit (or rollback), then finds the
 claim. If handling fails, the claim is released and the next delivery handles the update. A
-claim left by a worker that died mid-update is taken again once it is older than CLAIM_STALE.
+claim left by a worker that died mid-update is taken again once it is older than CLAIM_STALE,
+or sooner: each claim names its holder, the process slot (host, port and worker number, or
+polling) that took it, and the process that next starts in that slot (the supervisor starts a
+worker only once the one before it has died) releases the claims it left (`release_held`).
 
 Once handled, the claim is marked done. An update's last commit usually comes before its
 last Bot API call, so there is seldom a transaction left to carry the mark, and a
@@ -65,6 +68,9 @@ MARK_DONE = (
 RELEASE = delete(HandledUpdate).where(
     HandledUpdate.update_id == bindparam(KEY), HandledUpdate.done.is_(False)
 )
+RELEASE_HELD = delete(HandledUpdate).where(
+    HandledUpdate.holder == bindparam("holder"), HandledUpdate.done.is_(False)
+)
 IS_DONE = select(HandledUpdate.done).where(HandledUpdate.update_id == bindparam(KEY))
 PRUNE = delete(HandledUpdate).where(
     HandledUpdate.update_id.in_(
@@ -82,22 +88,32 @@ def _claim_statement(dialect: str) -> Any:
     if statement is None:
         insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         values = insert(HandledUpdate).values(
-            update_id=bindparam("update_id"), claimed_at=bindparam("now"), done=False
+            update_id=bindparam("update_id"),
+            claimed_at=bindparam("now"),
+            done=False,
+            holder=bindparam("holder"),
         )
         statement = _CLAIMS[dialect] = values.on_conflict_do_update(
             index_elements=[HandledUpdate.update_id],
-            set_={"claimed_at": values.excluded.claimed_at},
+            set_={"claimed_at": values.excluded.claimed_at, "holder": values.excluded.holder},
             where=HandledUpdate.done.is_(False)
             & (HandledUpdate.claimed_at < bindparam("stale_before")),
         ).returning(HandledUpdate.update_id)
     return statement
 
 
-async def claim(session: AsyncSession, update_id: int, now: datetime) -> Claim:
+async def claim(
+    session: AsyncSession, update_id: int, now: datetime, holder: str | None = None
+) -> Claim:
     """Claims the update in the session's transaction (not committed here)."""
     connection = await session.connection()
     statement = _claim_statement(connection.dialect.name)
-    parameters = {"update_id": update_id, "now": now, "stale_before": now - CLAIM_STALE}
+    parameters = {
+        "update_id": update_id,
+        "now": now,
+        "stale_before": now - CLAIM_STALE,
+        "holder": holder,
+    }
     if (await connection.execute(statement, parameters)).first() is not None:
         return Claim.TAKEN
     # Only a repeated delivery gets here: the second statement is off the common path.
@@ -154,6 +170,13 @@ async def release(session: AsyncSession, update_id: int) -> None:
     """Gives up a claim not done, so that the next delivery handles the update. Commits."""
     await (await session.connection()).execute(RELEASE, {KEY: update_id})
     await session.commit()
+
+
+async def release_held(session: AsyncSession, holder: str) -> int:
+    """Releases the claims not done that `holder` left (its process died). Commits."""
+    released = await (await session.connection()).execute(RELEASE_HELD, {"holder": holder})
+    await session.commit()
+    return int(getattr(released, "rowcount", 0) or 0)
 
 
 async def prune(session: AsyncSession, now: datetime) -> None:

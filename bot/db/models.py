@@ -294,3 +294,6 @@ class HandledUpdate(Base):
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     claimed_at: Mapped[datetime] = mapped_column(index=True)
     done: Mapped[bool] = mapped_column(default=False)
+    # The process slot that claimed it (host, port and worker number, or polling): the next
+    # process in that slot releases what its dead predecessor left in hand.
+    holder: Mapped[str | None] = mapped_column(String(80))

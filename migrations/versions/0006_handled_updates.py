@@ -22,6 +22,7 @@ def upgrade() -> None:
         sa.Column("update_id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("done", sa.Boolean(), nullable=False),
+        sa.Column("holder", sa.String(length=80), nullable=True),
         sa.PrimaryKeyConstraint("update_id", name=op.f("pk_handled_updates")),
     )
     with op.batch_alter_table("handled_updates", schema=None) as batch_op:
