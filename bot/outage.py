@@ -16,6 +16,8 @@ import asyncpg  # type: ignore[import-untyped]
 from redis import exceptions as redis_errors
 from sqlalchemy import exc as sa_errors
 
+from bot.failures import Backoff
+
 logger = logging.getLogger(__name__)
 
 # Seconds a 503 asks the sender to wait before delivering the update again.
@@ -93,8 +95,9 @@ async def retry_through_outage(attempt: Callable[[], Awaitable[Result]], what: s
     RETRY_BUDGET seconds (then the last error is raised)."""
     loop = asyncio.get_running_loop()
     give_up_at = loop.time() + RETRY_BUDGET
-    delay = RETRY_FIRST_DELAY
+    backoff = Backoff(RETRY_FIRST_DELAY, RETRY_MAX_DELAY)
     while True:
+        delay = backoff.next()
         try:
             return await attempt()
         except Exception as exc:
@@ -107,4 +110,3 @@ async def retry_through_outage(attempt: Callable[[], Awaitable[Result]], what: s
                 delay,
             )
         await asyncio.sleep(delay)
-        delay = min(delay * 2, RETRY_MAX_DELAY)

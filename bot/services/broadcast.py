@@ -145,12 +145,19 @@ class BroadcastService:
         """One message's turn at BROADCAST_PER_SECOND, which announcements and project
         reminders share: waits for it, checks the lease (`fence`), and counts the next turn
         from when the message was sent."""
-        await asyncio.sleep(max(0.0, self._next_send - time.monotonic()))
-        await fence()
+        await self._wait_turn(fence)
         try:
             yield
         finally:
-            self._next_send = time.monotonic() + self.interval
+            self._spend_turn()
+
+    async def _wait_turn(self, fence: Callable[[], Awaitable[None]]) -> None:
+        await asyncio.sleep(max(0.0, self._next_send - time.monotonic()))
+        await fence()
+
+    def _spend_turn(self, pause: float = 0.0) -> None:
+        """The next message waits the pace, or longer when Telegram asked for a pause."""
+        self._next_send = time.monotonic() + max(self.interval, pause)
 
     def hold_off(self, seconds: float) -> None:
         """No message for `seconds` from now, e.g. when this process has just taken the
@@ -297,8 +304,7 @@ class BroadcastService:
             if not due:
                 break
             for delivery_id in due:
-                await asyncio.sleep(max(0.0, self._next_send - time.monotonic()))
-                await fence()
+                await self._wait_turn(fence)
                 delivery = asyncio.ensure_future(self._deliver(bot, announcement, delivery_id))
                 try:
                     attempt = await asyncio.shield(delivery)
@@ -306,7 +312,7 @@ class BroadcastService:
                     await delivery
                     raise
                 if attempt is not None:
-                    self._next_send = time.monotonic() + max(self.interval, attempt.pause)
+                    self._spend_turn(attempt.pause)
                 if time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
                     last_report = time.monotonic()
                     await self._report(announcement, report)
