@@ -6,7 +6,6 @@ tested on the installed command in a process of its own, talking HTTP to the sta
 """
 
 import asyncio
-import contextlib
 import logging
 import os
 import re
@@ -55,7 +54,7 @@ from bot.standin.server import (
 from bot.standin.session import StandInSession
 from bot.standin.telegram import Call, FakeTelegram
 from bot.webhook import DISPATCHER, HEALTH_PATH, create_app, serving
-from tests.cli_support import CAREERBOT, READY_SECONDS, STEP_SECONDS, clean_env
+from tests.cli_support import READY_SECONDS, STEP_SECONDS, Careerbot, clean_env, http_ok
 from tests.conftest import POSTGRES_URL, REDIS_DB_BASE, unavailable
 from tests.feature_support import (
     ANSWER_BUTTONS,
@@ -510,57 +509,37 @@ def _to_chat(chat_id: int) -> Any:
     return lambda call: call.method == "sendMessage" and call.params.get("chat_id") == chat_id
 
 
-async def _wait_healthy(http: aiohttp.ClientSession, url: str, process: Any) -> None:
-    """Polls /health until 200; the command's output is printed on the way out (Command)."""
-    deadline = time.monotonic() + READY_SECONDS
-    while time.monotonic() < deadline:
-        assert process.returncode is None, "the webhook command exited"
-        try:
-            async with http.get(url) as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)
-    raise TimeoutError(f"{url} did not become healthy")
+class WebhookCommand(Careerbot):
+    """`careerbot webhook` in a process of its own (tests/cli_support.py), with what the
+    supervision tests ask of it."""
 
-
-@dataclass
-class Command:
-    """`careerbot webhook` running in a process of its own, its output going to a file."""
-
-    process: asyncio.subprocess.Process
-    log_path: Path
-    url: str  # where Telegram posts updates
-
-    def output(self) -> str:
-        return self.log_path.read_text("utf-8", errors="replace")
+    def __init__(self, workers: int, url: str, cwd: Path, env: dict[str, str]) -> None:
+        super().__init__("webhook", "--workers", str(workers), cwd=cwd, env=env)
+        self.url = url  # where Telegram posts updates
 
     async def wait_for_output(self, pattern: str, count: int = 1) -> list[re.Match[str]]:
         """Polls the output until `pattern` matched `count` times; fails if the command ends."""
-        deadline = time.monotonic() + RESTART_DEADLINE
-        while time.monotonic() < deadline:
-            found = list(re.finditer(pattern, self.output()))
-            if len(found) >= count:
-                return found
-            assert self.process.returncode is None, f"the command exited:\n{self.output()}"
-            await asyncio.sleep(0.2)
-        raise TimeoutError(f"{pattern!r} not seen {count} time(s) in:\n{self.output()}")
+        await self.wait_until(
+            lambda: len(re.findall(pattern, self.output())) >= count,
+            f"{pattern!r} seen {count} time(s)",
+            RESTART_DEADLINE,
+        )
+        return list(re.finditer(pattern, self.output()))
 
     async def wait_healthy(self, http: aiohttp.ClientSession) -> None:
-        await _wait_healthy(http, self.url.replace(PATH, HEALTH_PATH), self.process)
+        await self.wait_until(lambda: http_ok(http, self.url.replace(PATH, HEALTH_PATH)), "healthy")
 
     async def post(self, http: aiohttp.ClientSession, update: dict[str, Any]) -> int:
         async with http.post(self.url, json=update, headers={SECRET_HEADER: SECRET}) as response:
             return response.status
 
 
-@contextlib.asynccontextmanager
-async def webhook_command(
+def webhook_command(
     tmp_path: Path, bot_api: LocalBotApiServer, workers: int = 1, **settings: str
-) -> AsyncIterator[Command]:
-    """Starts `careerbot webhook --workers N` (SQLite unless `settings` say otherwise); on the
-    way out kills what is left of it and prints its output (shown when a test fails)."""
+) -> WebhookCommand:
+    """`careerbot webhook --workers N` (SQLite unless `settings` say otherwise), to run with
+    `async with`: on the way out it kills what is left and prints the output (shown when a
+    test fails)."""
     port = settings.pop("WEBHOOK_PORT", None) or str(free_port())
     url = f"http://127.0.0.1:{port}{PATH}"
     env = clean_env(
@@ -573,27 +552,7 @@ async def webhook_command(
         LOG_LEVEL="INFO",
         **{"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", **settings},
     )
-    log_path = tmp_path / "careerbot.log"
-    with log_path.open("wb") as log:
-        process = await asyncio.create_subprocess_exec(
-            str(CAREERBOT),
-            "webhook",
-            "--workers",
-            str(workers),
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-        command = Command(process, log_path, url)
-        try:
-            yield command
-        finally:
-            if process.returncode is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                await process.wait()
-            print(command.output())
+    return WebhookCommand(workers, url, tmp_path, env)
 
 
 @pytest.mark.parametrize("stop", ["sigterm-to-the-command", "sigint-to-the-process-group"])
