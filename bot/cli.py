@@ -35,8 +35,9 @@ CLI_VIEWER = Viewer(0, Role.ADMIN)  # whoever runs the command line operates the
 MAX_DAYS = 3650
 
 
-class CommandFailed(Exception):
-    """A command cannot go on; its message is shown as one line, without a traceback."""
+class CommandFailed(Failure):
+    """A command cannot go on for a reason of its own (bad content, an unknown cohort); like
+    every Failure, its message is shown as one line, without a traceback."""
 
 
 def _content(settings: Settings) -> "Content":
@@ -344,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     handler: Callable[[Settings, argparse.Namespace], None] = args.handler
     try:
         handler(settings, args)
-    except (CommandFailed, Failure) as exc:
+    except Failure as exc:
         print(f"careerbot: {exc}", file=sys.stderr)
         return 1
     except Stopped as exc:
