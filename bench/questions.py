@@ -23,7 +23,7 @@ import yaml
 
 from bot.config import Settings
 from bot.content.catalog import load_profiles
-from bot.services.questions import FALLBACK, Answer, QuestionService
+from bot.features.questions.service import FALLBACK, Answer, QuestionService
 
 BENCH_DIR = Path(__file__).resolve().parent
 QUESTIONS = BENCH_DIR / "questions.yaml"

@@ -47,9 +47,9 @@ from bot.app import (
 from bot.config import Settings
 from bot.db.engine import Database
 from bot.db.migrate import upgrade
-from bot.handlers.stats import preload_charts
+from bot.features.stats.handlers import preload_charts
+from bot.features.stats.queries import StatsService
 from bot.services.roles import Role, Viewer
-from bot.services.stats import StatsService
 from bot.standin.conversation import Conversation
 from bot.standin.session import StandInSession
 from bot.standin.telegram import FakeTelegram

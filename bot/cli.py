@@ -18,9 +18,11 @@ from bot.content.yaml_source import SourceErrors
 from bot.db.engine import Database
 from bot.db.migrate import upgrade, upgrade_async
 from bot.failures import Failure, Stopped, database_errors, until_stopped
-from bot.services.export import ExportService, configured_key
-from bot.services.roles import Role, Viewer, grant_lead, list_leads, revoke_lead
-from bot.services.stats import DEFAULT_DAYS, StatsService
+from bot.features.leads.service import grant_lead, list_leads, revoke_lead
+from bot.features.stats.export import ExportService, configured_key
+from bot.features.stats.queries import StatsService
+from bot.features.stats.report import DEFAULT_DAYS
+from bot.services.roles import Role, Viewer
 
 # Importing aiogram takes seconds (its hundreds of pydantic types), so only the commands that
 # talk to Telegram (run, webhook, chat) import the bot (`bot.app` and what builds on it); the
@@ -215,7 +217,7 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> None:
     """Prints the usage stats as /stats shows them to an admin (all numbers exact)."""
     from bot.db.models import Student
     from bot.engine.text import plain_text
-    from bot.services.tour import TourService
+    from bot.features.tour.service import TourService
 
     content = _content(settings)
     service = StatsService(content.catalog, settings.admin_ids)
@@ -225,7 +227,7 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> None:
         if report is None:
             raise CommandFailed(f"no cohort {args.cohort}")
         if args.chart is not None:
-            from bot.services.charts import render_chart
+            from bot.features.stats.charts import render_chart
 
             args.chart.write_bytes(render_chart(report))
         tour = TourService(content.catalog, content.dialogs)

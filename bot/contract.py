@@ -6,88 +6,37 @@ content through here and answer at once; the bot (bot/app.py) builds on the same
 
 from dataclasses import dataclass
 
-from bot.actions import checklist, cohorts, privacy, project, stats, tour
 from bot.config import Settings
 from bot.content.catalog import Catalog, load_profiles
 from bot.content.questions import QUESTIONS_FILE
 from bot.content.yaml_source import SourceError, SourceErrors
 from bot.db.models import Student
 from bot.engine.dialogs import Contract, Dialogs, Screen, load_dialogs
-from bot.samples import FEATURE_SAMPLES
-from bot.services.broadcast import FAILURE_LABELS
-from bot.services.questions import FALLBACK, Answer, QuestionService
-from bot.services.tour import CAREER_LIST_NODE, HOME_NODE, TourService
+from bot.features import contracts
+from bot.features.questions.service import Answer, QuestionService
+from bot.features.tour.service import TourService
+
+# What dialogs/bot.yaml defines for every feature and for the bot's own catch-alls.
+SHARED = Contract(
+    messages=frozenset(
+        {"menu_changed", "unknown_command", "unsupported_message", "group_chat", "error"}
+    ),
+    labels=frozenset({"back", "home"}),
+)
+
+
+def _merged(parts: list[Contract]) -> Contract:
+    return Contract(
+        nodes=frozenset().union(*(part.nodes for part in parts)),
+        messages=frozenset().union(*(part.messages for part in parts)),
+        labels=frozenset().union(*(part.labels for part in parts)),
+        actions=frozenset().union(*(part.actions for part in parts)),
+        variables={name: sample for part in parts for name, sample in part.variables.items()},
+    )
+
 
 # What the handlers rely on the dialog files to define; `content check` verifies it.
-CONTRACT = Contract(
-    nodes=frozenset(
-        {
-            HOME_NODE,
-            CAREER_LIST_NODE,
-            "help",
-            "privacy",
-            "checklist",
-            "checklist_question",
-            "checklist_result",
-            "project",
-            "project_step",
-            "project_note_prompt",
-            "progress",
-            "nudge",
-            "mydata",
-            "forget",
-            f"answer_{FALLBACK}",
-            "cohorts",
-            "cohort",
-            "cohort_name_prompt",
-            "cohort_career_prompt",
-            "announce_prompt",
-            "announce_button_prompt",
-            "announce_confirm",
-            "announce_progress",
-            "announcement",
-            "leads",
-            "stats",
-        }
-    ),
-    messages=frozenset(
-        {
-            "welcome",
-            "welcome_back",
-            "menu_changed",
-            "unknown_command",
-            "unsupported_message",
-            "group_chat",
-            "error",
-            "note_empty",
-            "note_too_long",
-            "note_needs_text",
-            "step_not_reached",
-            "forgotten",
-            "cohort_joined",
-            "cohort_moved",
-            "cohort_link_unknown",
-            "cohort_name_invalid",
-            "announce_text_invalid",
-            "lead_added",
-            "lead_exists",
-            "lead_removed",
-            "lead_unknown",
-            "lead_usage",
-            "stats_chart",
-            "export_caption",
-            "export_empty",
-        }
-    ),
-    labels=frozenset({"back", "home"}) | FAILURE_LABELS,
-    actions=tour.ACTIONS
-    | checklist.ACTIONS
-    | project.ACTIONS
-    | privacy.ACTIONS
-    | cohorts.ACTIONS
-    | stats.ACTIONS,
-    variables=FEATURE_SAMPLES,
-)
+CONTRACT = _merged([SHARED, *contracts()])
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,9 @@ from aiogram.types import CallbackQuery, Chat, Message, TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.content.models import Profile
+from bot.db.models import Student
+from bot.features.tour.service import TourService
 from bot.services.roles import Role, Viewer, role_of
 
 
@@ -57,3 +60,17 @@ class IsStaff(Filter):
         if role is Role.STUDENT or (self.admin_only and role is not Role.ADMIN):
             return False
         return {"viewer": Viewer(user.id, role)}
+
+
+class OfCareer(Filter):
+    """Passes a student who is on a career, handing the handler its `profile`.
+
+    A button of a career's screens pressed by a student with none (an old button, or a
+    forged one) falls through to the fallback: the menu has changed.
+    """
+
+    async def __call__(
+        self, event: TelegramObject, tour: TourService, student: Student | None = None
+    ) -> bool | dict[str, Profile]:
+        profile = tour.profile_of(student) if student is not None else None
+        return False if profile is None else {"profile": profile}

@@ -1,6 +1,6 @@
-"""Per-update plumbing: one database session, the student behind the update, and the
-transaction ended before the bot talks to Telegram, a call Telegram failed retried once; and
-the models of Bot API responses."""
+"""Per-update plumbing: one database session, each update handled once, the student behind
+the update and the `ui` of their chat; a call Telegram failed retried once; and the models of
+Bot API responses."""
 
 import asyncio
 import logging
@@ -36,6 +36,7 @@ from bot.db.handled import (
 from bot.db.models import utcnow
 from bot.outage import UpdateInHand
 from bot.services.students import Visitor, touch_student
+from bot.ui import Ui
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class DatabaseSessionMiddleware(BaseMiddleware):
     The update is claimed by the first statement of its first transaction; a delivery of an
     update handled already does nothing, and one of an update in hand elsewhere raises
     UpdateInHand (the webhook answers 503: try later). What the update wrote is committed
-    when it has been handled (and before each Bot API call, below), its done mark soon
+    when it has been handled (and before each Bot API call: bot/ui.py), its done mark soon
     after (`DoneMarks`); an update that failed is rolled back and its claim released, so
     that the next delivery handles it.
     """
@@ -123,25 +124,6 @@ class DatabaseSessionMiddleware(BaseMiddleware):
             logger.warning("could not prune handled updates: %s", type(exc).__name__)
 
 
-class CommitBeforeTelegramMiddleware(BaseRequestMiddleware):
-    """Ends the update's transaction before each Bot API call.
-
-    What the student did is stored before they see the answer to it, and no database
-    connection waits on Telegram: on SQLite there is one, shared by every update.
-    """
-
-    async def __call__(
-        self,
-        make_request: NextRequestMiddlewareType[TelegramType],
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-    ) -> Response[TelegramType]:
-        session = update_session.get()
-        if session is not None and session.in_transaction():
-            await session.commit()
-        return await make_request(bot, method)
-
-
 @cache
 def response_model(result_type: Any) -> type[Response[Any]]:
     return Response[result_type]
@@ -198,7 +180,8 @@ class RetryOnceMiddleware(BaseRequestMiddleware):
 
 
 class StudentMiddleware(BaseMiddleware):
-    """Loads (or creates) the student for updates from a private chat with a person."""
+    """Loads (or creates) the student for updates from a private chat with a person, and
+    hands handlers the `ui` of their chat."""
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
@@ -206,7 +189,10 @@ class StudentMiddleware(BaseMiddleware):
         if user is not None and not user.is_bot and chat is not None and chat.type == "private":
             session: AsyncSession = data["session"]
             visitor = Visitor(user.id, user.first_name, user.language_code)
-            data["student"] = await touch_student(session, visitor)
+            student = await touch_student(session, visitor)
+            data["student"] = student
+            if isinstance(event, (Message, CallbackQuery)):
+                data["ui"] = Ui(event, data["bot"], session, student, data["tour"])
         return await handler(event, data)
 
 

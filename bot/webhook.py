@@ -39,13 +39,13 @@ from bot.app import (
     Content,
     build_dispatcher,
     create_bot,
-    create_storage,
     freeze_startup_objects,
     load_content,
     pool_limits,
 )
 from bot.config import Settings, load_settings
 from bot.db.engine import Database
+from bot.db.fsm_storage import create_storage
 from bot.failures import STOP_SIGNALS, Backoff, Failure, until_stopped
 from bot.outage import RETRY_AFTER_SECONDS, Overloaded, is_service_unavailable
 from bot.telegram_client import call_at_start

@@ -64,7 +64,7 @@ def moved(name: str) -> str:
 
 
 def text_invalid(limit: int = 3500) -> str:
-    return DIALOGS.message("announce_text_invalid", limit=limit)
+    return DIALOGS.message("announcement_text_invalid", limit=limit)
 
 
 def lines(markup: str) -> list[str]:
@@ -85,7 +85,7 @@ def progress_lines(
     label, in the order given)."""
     failures = failures or {}
     failed = failed or sum(failures.values())
-    template = DIALOGS.nodes["announce_progress"]["text"]
+    template = DIALOGS.nodes["announcement_progress"]["text"]
     progress = {
         "done": pending == 0,
         "sent": sent,

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 from bot.app import load_content
 from bot.config import Settings
 from bot.db.models import Base, Event, Student
-from bot.services.tour import TourService
+from bot.features.tour.service import TourService
 from bot.standin.conversation import Button, Conversation, Reply
 from tests.conftest import BotHarness
 from tests.test_tour import HOME, HOME_NODE, PROFILE, SECTIONS, SLUG

@@ -567,17 +567,17 @@ def test_a_staff_node_may_link_to_a_staff_node(tree: Tree, check: CheckRunner) -
 def test_an_announcement_button_to_a_staff_or_unknown_node_is_refused(
     tree: Tree, check: CheckRunner
 ) -> None:
-    cohorts = node_file(tree.dialogs, "cohort")
+    announcements = node_file(tree.dialogs, "announcement")
     staff_and_unknown = '  node_cohort: "Cohort"\n  node_nowhere: "X"\n  node_menu: "'
-    tree.edit(cohorts, '  node_menu: "', staff_and_unknown)
+    tree.edit(announcements, '  node_menu: "', staff_and_unknown)
     errors = check.fails()
     assert any(
-        error.startswith(f"{cohorts}:{line_of(cohorts, 'node_cohort:')}: labels.node_cohort: ")
+        error.startswith(f"{announcements}:{line_of(announcements, 'node_cohort:')}: labels.node_cohort: ")
         and error.endswith("a node students may not see (see its roles)")
         for error in errors
     ), errors
     assert any(
-        error.startswith(f"{cohorts}:{line_of(cohorts, 'node_nowhere:')}: labels.node_nowhere: ")
+        error.startswith(f"{announcements}:{line_of(announcements, 'node_nowhere:')}: labels.node_nowhere: ")
         for error in errors
     ), errors
 

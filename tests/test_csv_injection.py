@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 from bot.db.models import Cohort
-from bot.services.export import COLUMNS
+from bot.features.stats.export import COLUMNS
 from tests.cli_support import clean_env, run_careerbot
 from tests.conftest import BotHarness
 from tests.feature_support import assert_no_error

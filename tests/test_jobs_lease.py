@@ -207,7 +207,7 @@ async def test_a_restarted_bot_does_not_wait_out_the_lease_of_its_dead_predecess
     jobs: JobRunner = harness.dispatcher["jobs"]
     predecessor = JobRunner(
         predecessor_database.session_factory,
-        jobs.broadcast,
+        jobs.announcements,
         jobs.reminders,
         settings.jobs_lease_seconds,
     )

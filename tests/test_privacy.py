@@ -21,7 +21,7 @@ from bot.db.models import (
     Student,
     utcnow,
 )
-from bot.services.privacy import MYDATA_COLUMNS, SHOWN
+from bot.features.privacy.service import MYDATA_COLUMNS, SHOWN
 from bot.standin.conversation import Reply
 from tests.conftest import BotHarness
 from tests.feature_support import (

@@ -12,7 +12,7 @@ from bot.app import Content
 from bot.config import Settings
 from bot.db.engine import Database
 from bot.db.models import Secret, Student
-from bot.services.export import pseudonym
+from bot.features.stats.export import pseudonym
 from bot.services.secrets import PSEUDONYM_KEY
 from bot.standin.telegram import FakeTelegram
 from tests.cli_support import clean_env, run_careerbot

@@ -2,7 +2,7 @@
 and `careerbot ask` printing what the bot sends.
 
 Expected facts come from the profile (read by the content loader) and the expected wording
-from dialogs/answers.yaml; extra profiles are written to a temporary content folder, the way
+from dialogs/questions.yaml; extra profiles are written to a temporary content folder, the way
 an author would add them.
 """
 
@@ -21,7 +21,7 @@ from bot.config import PROJECT_DIR, Settings
 from bot.content.models import Moment, Profile
 from bot.db.models import UnansweredQuestion
 from bot.engine.dialogs import Screen
-from bot.services.questions import FALLBACK, QuestionService
+from bot.features.questions.service import FALLBACK, QuestionService
 from bot.standin.conversation import Reply
 from tests.conftest import BotHarness
 from tests.feature_support import (
@@ -255,7 +255,7 @@ def test_ai_answers_quote_whole_sentences_of_the_profile(
 
 def test_the_matching_code_names_no_career(content: Content) -> None:
     """Career words live in content: the matcher's source names none of them."""
-    source = (PROJECT_DIR / "bot" / "services" / "questions.py").read_text("utf-8").lower()
+    source = (PROJECT_DIR / "bot" / "features" / "questions" / "service.py").read_text("utf-8").lower()
     for profile in content.catalog:
         for name in [profile.title, *profile.aliases]:
             assert not re.search(rf"\b{re.escape(name.lower())}s?\b", source), name

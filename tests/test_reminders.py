@@ -12,9 +12,9 @@ from sqlalchemy import update
 from bot.app import Content
 from bot.content.models import Profile
 from bot.db.models import Project, Student, utcnow
-from bot.services.broadcast import BroadcastService
+from bot.features.announcements.service import AnnouncementService
+from bot.features.reminders.service import ReminderService
 from bot.services.jobs import LeaseLost
-from bot.services.reminders import ReminderService
 from bot.standin.conversation import Conversation
 from bot.standin.telegram import Call, Failure
 from tests.conftest import BotHarness
@@ -378,8 +378,8 @@ async def test_nudges_take_turns_at_the_pace_and_stop_once_the_lease_is_lost(
     for who in students:
         await project_with_first_step_done(harness, profile, who)
         await opt_in(harness.user(who), profile)
-    broadcast = harness.dispatcher.workflow_data["broadcast"]
-    assert isinstance(broadcast, BroadcastService)
+    broadcast = harness.dispatcher.workflow_data["announcements"]
+    assert isinstance(broadcast, AnnouncementService)
     broadcast.interval = 0.3  # slow enough that no nudge could come that soon by itself
     checks = 0
 

@@ -21,20 +21,20 @@ from sqlalchemy.exc import OperationalError
 
 from bot.content.models import Profile
 from bot.db.models import ActiveDay, Cohort, Event, Secret, Staff, Student, utcnow
-from bot.services.charts import build_figure, render_chart
-from bot.services.export import COLUMNS, ExportRow, pseudonym, write_csv
-from bot.services.roles import Role, Viewer
-from bot.services.secrets import PSEUDONYM_KEY
-from bot.services.stats import (
+from bot.features.stats.charts import build_figure, render_chart
+from bot.features.stats.export import COLUMNS, ExportRow, pseudonym, write_csv
+from bot.features.stats.queries import StatsService
+from bot.features.stats.report import (
     LOW_COUNT,
     Count,
     Day,
     Funnel,
-    StatsService,
     count_for,
     parse_period,
     sample_report,
 )
+from bot.services.roles import Role, Viewer
+from bot.services.secrets import PSEUDONYM_KEY
 from bot.standin.conversation import Reply
 from tests.cli_support import clean_env, run_careerbot
 from tests.conftest import BotHarness

@@ -7,10 +7,13 @@ from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StorageKey
+from aiogram.fsm.storage.redis import RedisStorage
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.engine import update_session
+from bot.config import Settings
+from bot.db.engine import Database, update_session
 from bot.db.models import FsmRecord
 from bot.db.upsert import upsert_returning
 
@@ -149,3 +152,22 @@ async def private_chat_data(storage: BaseStorage, user_id: int) -> dict[str, Any
     """The FSM data of a user's private chat with the bot, the only chat it works in. Neither
     this storage's keys nor RedisStorage's name the bot, so no bot id is needed."""
     return await storage.get_data(StorageKey(bot_id=0, chat_id=user_id, user_id=user_id))
+
+
+def create_storage(settings: Settings, database: Database) -> BaseStorage:
+    """FSM state lives in Redis when REDIS_URL is set, else in the database: never only in
+    memory, so a student half way through typing a note keeps their place across a restart.
+    On SQLite, which one process serves, what was read is also kept in memory."""
+    if settings.redis_url:
+        # Under load, updates wait (a bounded time) for a connection of the pool rather than
+        # failing at once with "Too many connections".
+        pool = BlockingConnectionPool.from_url(
+            settings.redis_url,
+            max_connections=settings.redis_pool_size,
+            timeout=settings.redis_pool_timeout,
+            socket_connect_timeout=settings.redis_pool_timeout,
+            socket_timeout=settings.redis_pool_timeout,
+        )
+        return RedisStorage(Redis(connection_pool=pool))
+    cache = RecordCache() if database.engine.dialect.name == "sqlite" else None
+    return DatabaseStorage(database.session_factory, cache=cache)

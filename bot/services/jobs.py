@@ -26,8 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Lease, as_utc, utcnow
 from bot.db.upsert import upsert
-from bot.services.broadcast import BroadcastService, ProgressCallback
-from bot.services.reminders import ReminderService
+from bot.features.announcements.service import AnnouncementService, ProgressCallback
+from bot.features.reminders.service import ReminderService
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +44,12 @@ class JobRunner:
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
-        broadcast: BroadcastService,
+        announcements: AnnouncementService,
         reminders: ReminderService,
         lease_seconds: float,
     ) -> None:
         self.session_factory = session_factory
-        self.broadcast = broadcast
+        self.announcements = announcements
         self.reminders = reminders
         self.lease = timedelta(seconds=lease_seconds)
         self.holder = uuid.uuid4().hex
@@ -139,7 +139,7 @@ class JobRunner:
             try:
                 holds = await self.take_lease()
                 if holds and not held:
-                    self.broadcast.hold_off(self.broadcast.interval)
+                    self.announcements.hold_off(self.announcements.interval)
                 held = holds
                 if held:
                     await self._work(bot, report, rounds)
@@ -158,9 +158,11 @@ class JobRunner:
     async def _work(self, bot: Bot, report: ProgressCallback, rounds: int) -> None:
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
-            await self.broadcast.send_unfinished(bot, report, self.fence)
+            await self.announcements.send_unfinished(bot, report, self.fence)
             if rounds % REMINDER_EVERY_ROUNDS == 0:
-                await self.reminders.send_due(bot, slot=partial(self.broadcast.slot, self.fence))
+                await self.reminders.send_due(
+                    bot, slot=partial(self.announcements.slot, self.fence)
+                )
         finally:
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)

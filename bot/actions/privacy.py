@@ -1,2 +1,0 @@
-FORGET = "forget"
-ACTIONS = frozenset({FORGET})

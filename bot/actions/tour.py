@@ -1,3 +1,0 @@
-CHOOSE_CAREER = "career"
-OPEN = "open"
-ACTIONS = frozenset({CHOOSE_CAREER, OPEN})

@@ -1,0 +1,249 @@
+"""A program lead's cohorts: list, create, rename, invite link and QR code, close, reopen.
+
+Every handler sits behind IsStaff, checked on every update; a cohort named by a button or
+by the flow's data is looked up through the viewer (`ViewersCohort`, `FlowCohort`), so a
+lead never reaches another lead's cohort, even with forged buttons.
+"""
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, Filter, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.engine.callbacks import ActionCallback
+from bot.features.cohorts.contract import CLOSE, COHORTS, CREATE, NEW, OPEN, QR, RENAME, REOPEN
+from bot.features.cohorts.service import CohortService, CohortView, clean_name, qr_png
+from bot.features.feature import Kit, Wiring
+from bot.filters import IsStaff, PrivateChat, SlashCommand
+from bot.flow import CohortDraft, CohortFlowData, CohortRename
+from bot.services.roles import Viewer
+from bot.ui import Ui
+
+NO_CAREER = "-"
+ROW_ID = re.compile(r"[1-9][0-9]{0,8}")
+QR_FILE = "invite-qr.png"
+
+Draft = TypeVar("Draft", bound=CohortFlowData)
+
+
+class CohortInput(StatesGroup):
+    name = State()
+    rename = State()
+
+
+async def _view(
+    session: AsyncSession, bot: Bot, viewer: Viewer, cohorts: CohortService, cohort_id: int
+) -> CohortView | None:
+    cohort = await cohorts.get(session, viewer, cohort_id)
+    if cohort is None:
+        return None
+    me = await bot.me()
+    return await cohorts.view(session, cohort, me.username or "")
+
+
+class ViewersCohort(Filter):
+    """Passes a button whose arg is the id of a cohort the viewer may see, handing the
+    handler that `cohort` (a CohortView, as the screens show it)."""
+
+    async def __call__(
+        self,
+        callback: CallbackQuery,
+        callback_data: ActionCallback,
+        session: AsyncSession,
+        bot: Bot,
+        viewer: Viewer,
+        cohorts: CohortService,
+    ) -> bool | dict[str, CohortView]:
+        cohort_id = int(callback_data.arg) if ROW_ID.fullmatch(callback_data.arg) else 0
+        view = await _view(session, bot, viewer, cohorts, cohort_id)
+        return False if view is None else {"cohort": view}
+
+
+@dataclass(frozen=True)
+class CohortFlow(Generic[Draft]):
+    """A flow about one cohort (renaming it, an announcement to it): what it gathered so far,
+    the cohort, and the FSM context to go on with or end."""
+
+    draft: Draft
+    cohort: CohortView
+    state: FSMContext
+
+    async def save(self, draft: Draft) -> None:
+        await draft.write(self.state)
+
+    async def stop_waiting(self) -> None:
+        """The typed input is in; the data stays for the flow's next button."""
+        await self.state.set_state(None)
+
+    async def end(self) -> None:
+        await self.state.clear()
+
+
+class FlowCohort(Filter):
+    """Passes when the flow's data (a `model`) names a cohort the viewer may see, handing
+    the handler the `flow`. With `button`, the pressed button must name the same cohort;
+    `ready` says whether the data is far enough along for this step."""
+
+    def __init__(
+        self,
+        model: type[CohortFlowData],
+        *,
+        button: bool = False,
+        ready: Callable[[Any], bool] = lambda draft: True,
+    ) -> None:
+        self.model, self.button, self.ready = model, button, ready
+
+    async def __call__(
+        self,
+        event: Message | CallbackQuery,
+        state: FSMContext,
+        session: AsyncSession,
+        bot: Bot,
+        viewer: Viewer,
+        cohorts: CohortService,
+        callback_data: ActionCallback | None = None,
+    ) -> bool | dict[str, CohortFlow[Any]]:
+        draft = await self.model.read(state)
+        if draft is None or not self.ready(draft):
+            return False
+        if self.button and (callback_data is None or callback_data.arg != str(draft.cohort_id)):
+            return False
+        view = await _view(session, bot, viewer, cohorts, draft.cohort_id)
+        return False if view is None else {"flow": CohortFlow(draft, view, state)}
+
+
+async def list_cohorts(
+    event: Message | CallbackQuery, viewer: Viewer, ui: Ui, cohorts: CohortService
+) -> None:
+    await ui.render("cohorts", cohorts=await cohorts.visible(ui.session, viewer))
+
+
+async def cohort_gone(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    viewer: Viewer,
+    ui: Ui,
+    cohorts: CohortService,
+) -> None:
+    """A cohort that is not (or no longer) the viewer's, named by a button or by the flow's
+    data: the lead lands on their cohort list."""
+    if isinstance(event, Message):
+        await state.clear()
+    else:
+        await ui.toast("menu_changed")
+    await list_cohorts(event, viewer, ui, cohorts)
+
+
+async def new_cohort(callback: CallbackQuery, state: FSMContext, ui: Ui) -> None:
+    await state.set_state(CohortInput.name)
+    await ui.render("cohort_name_prompt")
+
+
+async def receive_name(message: Message, state: FSMContext, ui: Ui) -> None:
+    name = clean_name(message.text)
+    if name is None:
+        await ui.say("cohort_name_invalid")
+        return
+    await state.set_state(None)
+    await CohortDraft(cohort_name=name).write(state)
+    await ui.render("cohort_career_prompt", cohort_name=name)
+
+
+async def create_cohort(
+    callback: CallbackQuery,
+    callback_data: ActionCallback,
+    state: FSMContext,
+    viewer: Viewer,
+    ui: Ui,
+    cohorts: CohortService,
+) -> None:
+    draft = await CohortDraft.read(state)
+    if draft is None:
+        await list_cohorts(callback, viewer, ui, cohorts)
+        return
+    career = None if callback_data.arg == NO_CAREER else callback_data.arg
+    created = await cohorts.create(ui.session, viewer, draft.cohort_name, career)
+    await state.clear()
+    me = await ui.bot.me()
+    view = await cohorts.view(ui.session, created, me.username or "")
+    await ui.render("cohort", cohort=view)
+    await ui.photo(qr_png(view.link), QR_FILE, view.link, plain=True)
+
+
+async def open_cohort(callback: CallbackQuery, cohort: CohortView, ui: Ui) -> None:
+    await ui.render("cohort", cohort=cohort)
+
+
+async def send_qr(callback: CallbackQuery, cohort: CohortView, ui: Ui) -> None:
+    await ui.answer_press()
+    await ui.photo(qr_png(cohort.link), QR_FILE, cohort.link, plain=True)
+
+
+async def rename(callback: CallbackQuery, cohort: CohortView, state: FSMContext, ui: Ui) -> None:
+    await state.set_state(CohortInput.rename)
+    await CohortRename(cohort_id=cohort.cohort.id).write(state)
+    await ui.render("cohort_name_prompt")
+
+
+async def receive_new_name(
+    message: Message, flow: CohortFlow[CohortRename], ui: Ui, cohorts: CohortService
+) -> None:
+    name = clean_name(message.text)
+    if name is None:
+        await ui.say("cohort_name_invalid")
+        return
+    await flow.end()
+    await cohorts.rename(ui.session, flow.cohort.cohort, name)
+    await ui.render("cohort", cohort=flow.cohort)
+
+
+async def close(
+    callback: CallbackQuery, cohort: CohortView, ui: Ui, cohorts: CohortService
+) -> None:
+    await cohorts.set_open(ui.session, cohort.cohort, False)
+    await ui.render("cohort", cohort=cohort)
+
+
+async def reopen(
+    callback: CallbackQuery, cohort: CohortView, ui: Ui, cohorts: CohortService
+) -> None:
+    await cohorts.set_open(ui.session, cohort.cohort, True)
+    await ui.render("cohort", cohort=cohort)
+
+
+def setup(kit: Kit) -> Wiring:
+    cohorts = CohortService(kit.content.catalog, kit.settings.cohort_link_days)
+    return Wiring(services={"cohorts": cohorts})
+
+
+def create_router() -> Router:
+    router = Router(name="cohorts")
+    router.message.filter(PrivateChat())
+    router.callback_query.filter(PrivateChat())
+    staff, typed, button = IsStaff(), ~SlashCommand(), ActionCallback.filter
+    router.message.register(list_cohorts, Command("cohorts"), staff)
+    router.message.register(receive_name, StateFilter(CohortInput.name), typed, staff)
+    renaming = StateFilter(CohortInput.rename)
+    router.message.register(receive_new_name, renaming, typed, staff, FlowCohort(CohortRename))
+    router.message.register(cohort_gone, renaming, typed, staff)
+    router.callback_query.register(list_cohorts, button(F.name == COHORTS), staff)
+    router.callback_query.register(new_cohort, button(F.name == NEW), staff)
+    router.callback_query.register(create_cohort, button(F.name == CREATE), staff)
+    one_cohort: dict[str, Callable[..., Awaitable[None]]] = {
+        OPEN: open_cohort,
+        QR: send_qr,
+        RENAME: rename,
+        CLOSE: close,
+        REOPEN: reopen,
+    }
+    for action, handler in one_cohort.items():
+        router.callback_query.register(handler, button(F.name == action), staff, ViewersCohort())
+    router.callback_query.register(cohort_gone, button(F.name.in_(set(one_cohort))), staff)
+    return router

@@ -1,0 +1,68 @@
+"""The privacy feature's share of the dialog contract: /mydata and /forget."""
+
+from bot.content.models import Profile
+from bot.db.models import Student, utcnow
+from bot.engine.dialogs import Contract
+from bot.features.privacy.service import (
+    AnswerRecord,
+    AttemptRecord,
+    DeliveryRecord,
+    EntryRecord,
+    EventRecord,
+    MoveRecord,
+    MyData,
+    ProjectRecord,
+    QuestionRecord,
+    StepDoneRecord,
+)
+
+FORGET = "forget"
+
+
+def _mydata(profile: Profile) -> MyData:
+    now = utcnow()
+    student = Student(
+        telegram_id=1,
+        first_name="Sam",
+        career=profile.slug,
+        first_seen=now,
+        last_seen=now,
+        joined_cohort_at=now,
+        explored_at=now,
+        blocked_at=now,
+    )
+    step = profile.project.steps[0].id
+    return MyData(
+        student=student,
+        career_title=profile.title,
+        event_total=1,
+        event_counts=[("view", 1)],
+        cohort="Class 9B",
+        moves=[MoveRecord(None, "Class 9B", now), MoveRecord("Class 9B", "Class 9C", now)],
+        events=[EventRecord("view", "menu", profile.slug, 1, now, now)],
+        attempts=[AttemptRecord(profile.slug, now, now, [AnswerRecord(1, "yes", now)], 1)],
+        projects=[
+            ProjectRecord(
+                profile.slug,
+                True,
+                [StepDoneRecord(step, now)],
+                [EntryRecord(step, 1, "a note", now), EntryRecord(step, 2, None, now)],
+                now,
+                now,
+                now,
+                now,
+            )
+        ],
+        questions=[QuestionRecord("a question", profile.slug, now)],
+        deliveries=[DeliveryRecord("An announcement", "sent", now, 1, None, None)],
+        active_days=[now.date()],
+        pending={"step": step},
+    )
+
+
+CONTRACT = Contract(
+    nodes=frozenset({"mydata", "forget"}),
+    messages=frozenset({"forgotten"}),
+    actions=frozenset({FORGET}),
+    variables={"mydata": _mydata},
+)

@@ -1,0 +1,31 @@
+"""The starter project's share of the dialog contract, with samples of what its nodes show."""
+
+from bot.content.models import Profile
+from bot.db.models import utcnow
+from bot.engine.dialogs import Contract
+from bot.features.project.service import NOTE_LIMIT, Entry, ProjectOverview, StepView
+
+START, STEP, DONE = "project_start", "project_step", "project_done"
+NOTE, LOG = "project_note", "project_log"
+
+
+def _steps(profile: Profile) -> list[StepView]:
+    steps = profile.project.steps
+    entries = [Entry(1, "a note", utcnow())]
+    return [
+        StepView(step, number, len(steps), number == 1, entries, 1, False, True)
+        for number, step in enumerate(steps, start=1)
+    ]
+
+
+CONTRACT = Contract(
+    nodes=frozenset({"project", "project_step", "project_note_prompt", "progress"}),
+    messages=frozenset({"note_empty", "note_too_long", "note_needs_text", "step_not_reached"}),
+    actions=frozenset({START, STEP, DONE, NOTE, LOG}),
+    variables={
+        "project": lambda profile: ProjectOverview(True, _steps(profile)[1], _steps(profile)),
+        "step": lambda profile: _steps(profile)[-1],
+        "limit": lambda profile: NOTE_LIMIT,
+        "length": lambda profile: NOTE_LIMIT + 1,
+    },
+)

@@ -1,0 +1,116 @@
+"""Nudges for students who opted in and left their project untouched for a while.
+
+A nudge is claimed in the database before it is sent, so it goes out at most once per idle
+period, also with several workers, and never again after a restart. Run by the background
+jobs, each nudge takes a turn of the announcements' pace and lease check (`slot`), so the
+rate across all workers holds and a process that lost the lease stops before its next one.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db.models import Project, Student, utcnow
+from bot.engine.dialogs import Screen
+from bot.features.project.service import ProjectService
+from bot.features.tour.service import TourService
+from bot.screens import send_screen
+
+logger = logging.getLogger(__name__)
+
+# A message's turn: waited for before a nudge is claimed and sent (AnnouncementService.slot).
+Slot = Callable[[], AbstractAsyncContextManager[None]]
+
+
+@dataclass
+class NudgeReport:
+    sent: int = 0
+    blocked: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True)
+class ReminderService:
+    session_factory: async_sessionmaker[AsyncSession]
+    tour: TourService
+    project: ProjectService
+    idle_days: int
+
+    async def send_due(
+        self, bot: Bot, now: datetime | None = None, slot: Slot = contextlib.nullcontext
+    ) -> NudgeReport:
+        now = now or utcnow()
+        report = NudgeReport()
+        async with self.session_factory() as session:
+            due = await session.execute(
+                select(Project.id)
+                .join(Student, Student.id == Project.student_id)
+                .where(
+                    Project.reminders.is_(True),
+                    Project.finished_at.is_(None),
+                    Project.last_activity_at <= now - timedelta(days=self.idle_days),
+                    or_(Project.nudged_at.is_(None), Project.nudged_at < Project.last_activity_at),
+                    Student.blocked_at.is_(None),
+                )
+                .order_by(Project.id)
+            )
+            project_ids = list(due.scalars())
+        for project_id in project_ids:
+            async with slot():
+                await self._nudge(bot, project_id, now, report)
+        return report
+
+    async def _nudge(self, bot: Bot, project_id: int, now: datetime, report: NudgeReport) -> None:
+        async with self.session_factory() as session:
+            claimed = await session.execute(
+                update(Project)
+                .where(
+                    Project.id == project_id,
+                    or_(Project.nudged_at.is_(None), Project.nudged_at < Project.last_activity_at),
+                )
+                .values(nudged_at=now)
+            )
+            await session.commit()
+            if getattr(claimed, "rowcount", 0) != 1:
+                return
+            project = await session.get(Project, project_id)
+            student = await session.get(Student, project.student_id) if project else None
+            profile = self.tour.catalog.get(project.career) if project else None
+            if project is None or student is None or profile is None:
+                return
+            current = (await self.project.overview(session, student, profile)).current
+            if current is None:
+                return
+            context = self.tour.context(student, step=current)
+            context["profile"] = profile
+            screen = self.tour.dialogs.render("nudge", context)
+            # Ends the read: no connection is held while Telegram answers (SQLite has one).
+            await session.commit()
+            try:
+                await _send_with_retry(bot, student.telegram_id, screen)
+                report.sent += 1
+            except TelegramForbiddenError:
+                student.blocked_at = now
+                project.reminders = False
+                await session.commit()
+                report.blocked += 1
+            except TelegramAPIError as exc:
+                logger.warning("nudge for project %s failed: %s", project_id, type(exc).__name__)
+                report.failed += 1
+
+
+async def _send_with_retry(bot: Bot, chat_id: int, screen: Screen) -> None:
+    try:
+        await send_screen(bot, chat_id, screen)
+    except TelegramRetryAfter as exc:
+        await asyncio.sleep(exc.retry_after)
+        await send_screen(bot, chat_id, screen)

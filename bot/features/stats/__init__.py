@@ -1,0 +1,1 @@
+"""Usage statistics for program leads and admins: /stats, the chart, /export."""

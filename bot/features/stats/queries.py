@@ -1,0 +1,315 @@
+"""Usage stats for admins and program leads, computed with indexed SQL aggregates.
+
+Nothing here loads one row per student into Python: every number is a COUNT or SUM that the
+database works out, grouped at most by cohort, career, dialog node, intent or day.
+
+Leads see aggregates of their own cohorts only (see scope), and every number of students they
+are shown goes through `count_for` (see report).
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.content.catalog import Catalog
+from bot.db.models import (
+    ActiveDay,
+    ChecklistAttempt,
+    Cohort,
+    Event,
+    Project,
+    Student,
+    UnansweredQuestion,
+    as_utc,
+    utcnow,
+)
+from bot.features.questions.service import FALLBACK
+from bot.features.stats.report import (
+    ACTIVE_WINDOWS,
+    Count,
+    Day,
+    Funnel,
+    Group,
+    Ranked,
+    StatsReport,
+    count_for,
+)
+from bot.features.stats.scope import Scope, resolve_scope
+from bot.services.roles import Viewer
+
+CHART_DAYS = 30  # the daily-active chart covers the period, at most this many days
+TOP = 10
+COHORT_LIMIT = 20
+
+Shown = Callable[[int], Count]
+
+
+def _sum(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+@dataclass(frozen=True)
+class StatsService:
+    catalog: Catalog
+    admin_ids: frozenset[int] = frozenset()
+
+    async def scope(
+        self, session: AsyncSession, viewer: Viewer, cohort_id: int | None
+    ) -> Scope | None:
+        return await resolve_scope(session, viewer, cohort_id, self.admin_ids)
+
+    async def report(
+        self,
+        session: AsyncSession,
+        viewer: Viewer,
+        cohort_id: int | None,
+        days: int | None,
+        now: datetime | None = None,
+    ) -> StatsReport | None:
+        """The stats the viewer may see, for the period of `days` (None: all time) before
+        `now`; None when `cohort_id` is not one of the viewer's cohorts."""
+        scope = await self.scope(session, viewer, cohort_id)
+        if scope is None:
+            return None
+        now = as_utc(now or utcnow())
+        since = None if days is None else now - timedelta(days=days)
+        exact = viewer.is_admin
+
+        def shown(value: int) -> Count:
+            return count_for(value, exact)
+
+        started = list(scope.students())
+        if since is not None:
+            started.append(Student.first_seen >= since)
+
+        groups = await self._funnel_groups(session, started)
+        total = _add(groups.values())
+        funnel = _funnel(total, shown)
+        cohorts, more = await self._cohorts(session, scope, groups, shown)
+        careers = self._careers(groups, shown)
+        return StatsReport(
+            exact=exact,
+            cohort_id=scope.cohort.id if scope.cohort else None,
+            cohort_name=scope.cohort.name if scope.cohort else None,
+            cohort_count=await self._cohort_count(session, scope),
+            days=days,
+            now=now,
+            started=funnel.started,
+            active=await self._active(session, scope, now, shown),
+            funnel=funnel,
+            nodes=await self._nodes(session, started, shown),
+            intents=await self._intents(session, scope, since, shown),
+            unanswered=shown(await self._unanswered_total(session, scope, since)),
+            unanswered_top=await self._unanswered_top(session, scope, since) if exact else [],
+            cohorts=cohorts,
+            cohorts_more=more,
+            careers=careers,
+            daily=await self._daily(session, scope, now, days, shown),
+        )
+
+    async def _funnel_groups(
+        self, session: AsyncSession, started: list[ColumnElement[bool]]
+    ) -> dict[tuple[int | None, str | None], tuple[int, ...]]:
+        """The funnel of the students started in the period, per (cohort, career).
+
+        Each later step is counted from its own (much smaller) table joined to the students,
+        rather than probing every student for attempts and projects.
+        """
+        # Career first: SQLite, without statistics, would otherwise walk the whole cohort
+        # index to group, instead of using the first_seen range or the smaller table.
+        key = (Student.career, Student.cohort_id)
+        groups: dict[tuple[int | None, str | None], list[int]] = {}
+
+        def add(rows: Any, offset: int) -> None:
+            for career, cohort_id, *values in rows:
+                slot = groups.setdefault((cohort_id, career), [0, 0, 0, 0, 0])
+                for index, value in enumerate(values):
+                    slot[offset + index] = int(value or 0)
+
+        students = select(*key, func.count(), func.count(Student.explored_at))
+        add(await session.execute(students.where(*started).group_by(*key)), 0)
+        checklist = (
+            select(*key, func.count(func.distinct(ChecklistAttempt.student_id)))
+            .join(Student, Student.id == ChecklistAttempt.student_id)
+            .where(ChecklistAttempt.finished_at.is_not(None), *started)
+            .group_by(*key)
+        )
+        add(await session.execute(checklist), 2)
+        finished = case((Project.finished_at.is_not(None), Project.student_id))
+        projects = (
+            select(
+                *key,
+                func.count(func.distinct(Project.student_id)),
+                func.count(func.distinct(finished)),
+            )
+            .join(Student, Student.id == Project.student_id)
+            .where(*started)
+            .group_by(*key)
+        )
+        add(await session.execute(projects), 3)
+        return {group: tuple(values) for group, values in groups.items()}
+
+    async def _cohort_count(self, session: AsyncSession, scope: Scope) -> int:
+        query = select(func.count()).select_from(Cohort).where(*scope.cohorts())
+        return int(await session.scalar(query) or 0)
+
+    async def _cohorts(
+        self,
+        session: AsyncSession,
+        scope: Scope,
+        groups: dict[tuple[int | None, str | None], tuple[int, ...]],
+        shown: Shown,
+    ) -> tuple[list[Group], int]:
+        """The funnel per cohort: the busiest first, then the newest of the rest, up to
+        COHORT_LIMIT; students of no cohort last (admins only)."""
+        per_cohort: dict[int | None, list[tuple[int, ...]]] = {}
+        for (cohort_id, _career), values in groups.items():
+            per_cohort.setdefault(cohort_id, []).append(values)
+        totals = {cohort_id: _add(values) for cohort_id, values in per_cohort.items()}
+        busiest = sorted(
+            (cohort_id for cohort_id in totals if cohort_id is not None),
+            key=lambda cohort_id: (-totals[cohort_id][0], -cohort_id),
+        )
+        listed = busiest[:COHORT_LIMIT]
+        if len(listed) < COHORT_LIMIT:
+            newest = await session.execute(
+                select(Cohort.id)
+                .where(*scope.cohorts(), Cohort.id.not_in(listed))
+                .order_by(Cohort.id.desc())
+                .limit(COHORT_LIMIT - len(listed))
+            )
+            listed.extend(newest.scalars())
+        names: dict[int, str] = {}
+        if listed:
+            rows = await session.execute(
+                select(Cohort.id, Cohort.name).where(Cohort.id.in_(listed))
+            )
+            names = {cohort_id: name for cohort_id, name in rows.all()}
+        empty = (0, 0, 0, 0, 0)
+        result = [
+            Group(cohort_id, names.get(cohort_id), _funnel(totals.get(cohort_id, empty), shown))
+            for cohort_id in listed
+        ]
+        if None in totals:
+            result.append(Group(None, None, _funnel(totals[None], shown)))
+        return result, max(0, len(busiest) - len(listed))
+
+    def _careers(
+        self, groups: dict[tuple[int | None, str | None], tuple[int, ...]], shown: Shown
+    ) -> list[Group]:
+        per_career: dict[str | None, list[tuple[int, ...]]] = {}
+        for (_cohort, career), values in groups.items():
+            per_career.setdefault(career, []).append(values)
+        totals = {career: _add(values) for career, values in per_career.items()}
+        order = sorted(totals, key=lambda career: (career is None, -totals[career][0], career))
+        result = []
+        for career in order:
+            profile = self.catalog.get(career)
+            name = profile.title if profile else career
+            result.append(Group(None, name, _funnel(totals[career], shown)))
+        return result
+
+    async def _active(
+        self, session: AsyncSession, scope: Scope, now: datetime, shown: Shown
+    ) -> dict[int, Count]:
+        columns = [_sum(Student.last_seen >= now - timedelta(days=d)) for d in ACTIVE_WINDOWS]
+        row = (await session.execute(select(*columns).where(*scope.students()))).one()
+        return {days: shown(int(value)) for days, value in zip(ACTIVE_WINDOWS, row, strict=True)}
+
+    async def _nodes(
+        self, session: AsyncSession, started: list[ColumnElement[bool]], shown: Shown
+    ) -> list[Ranked]:
+        """Where the students started in the period are now: their last dialog node."""
+        total = func.count().label("total")
+        query = (
+            select(Student.node, total)
+            .where(*started)
+            .group_by(Student.node)
+            .order_by(total.desc(), Student.node)
+            .limit(TOP)
+        )
+        rows = await session.execute(query)
+        return [Ranked(node, shown(int(value))) for node, value in rows.all()]
+
+    async def _intents(
+        self, session: AsyncSession, scope: Scope, since: datetime | None, shown: Shown
+    ) -> list[Ranked]:
+        total = func.count().label("total")
+        conditions = [
+            Event.kind == "question",
+            Event.name != FALLBACK,
+            scope.rows_of(Event.student_id),
+        ]
+        if since is not None:
+            conditions.append(Event.created_at >= since)
+        query = (
+            select(Event.name, total)
+            .where(*conditions)
+            .group_by(Event.name)
+            .order_by(total.desc(), Event.name)
+            .limit(TOP)
+        )
+        rows = await session.execute(query)
+        return [Ranked(name, shown(int(value))) for name, value in rows.all()]
+
+    def _unanswered_where(self, scope: Scope, since: datetime | None) -> list[ColumnElement[bool]]:
+        conditions = [scope.rows_of(UnansweredQuestion.student_id)]
+        if since is not None:
+            conditions.append(UnansweredQuestion.created_at >= since)
+        return conditions
+
+    async def _unanswered_total(
+        self, session: AsyncSession, scope: Scope, since: datetime | None
+    ) -> int:
+        query = select(func.count()).select_from(UnansweredQuestion)
+        return int(await session.scalar(query.where(*self._unanswered_where(scope, since))) or 0)
+
+    async def _unanswered_top(
+        self, session: AsyncSession, scope: Scope, since: datetime | None
+    ) -> list[Ranked]:
+        """The most frequent texts (case aside); only admins see what students typed."""
+        key = func.lower(UnansweredQuestion.text)
+        total = func.count().label("total")
+        query = (
+            select(func.min(UnansweredQuestion.text), total)
+            .where(*self._unanswered_where(scope, since))
+            .group_by(key)
+            .order_by(total.desc(), key)
+            .limit(TOP)
+        )
+        rows = await session.execute(query)
+        return [Ranked(text, Count(int(value))) for text, value in rows.all()]
+
+    async def _daily(
+        self, session: AsyncSession, scope: Scope, now: datetime, days: int | None, shown: Shown
+    ) -> list[Day]:
+        """Students active on each day of the period (at most CHART_DAYS), today included."""
+        span = min(days or CHART_DAYS, CHART_DAYS)
+        first = now.date() - timedelta(days=span - 1)
+        total = func.count().label("total")
+        query = (
+            select(ActiveDay.day, total)
+            .where(ActiveDay.day >= first, scope.rows_of(ActiveDay.student_id))
+            .group_by(ActiveDay.day)
+        )
+        found = {day: int(value) for day, value in (await session.execute(query)).all()}
+        return [
+            Day(day, shown(found.get(day, 0)))
+            for day in (first + timedelta(days=offset) for offset in range(span))
+        ]
+
+
+def _add(rows: Iterable[tuple[int, ...]]) -> tuple[int, ...]:
+    totals = [0, 0, 0, 0, 0]
+    for row in rows:
+        for index, value in enumerate(row):
+            totals[index] += value
+    return tuple(totals)
+
+
+def _funnel(values: tuple[int, ...], shown: Shown) -> Funnel:
+    return Funnel(*(shown(value) for value in values))

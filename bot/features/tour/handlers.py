@@ -1,0 +1,114 @@
+"""Moving through the dialog tree: /start (with or without an invite link), /menu, /help,
+/privacy, buttons that open a node, and picking a career."""
+
+import re
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Student
+from bot.engine.callbacks import ActionCallback, NodeCallback
+from bot.features.cohorts.service import CohortService, JoinOutcome
+from bot.features.feature import Kit, Wiring
+from bot.features.tour.contract import CHOOSE_CAREER, OPEN
+from bot.features.tour.service import TourService
+from bot.filters import PrivateChat
+from bot.services.students import record_event
+from bot.ui import Ui
+
+DEEP_LINK_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+JOIN_NOTES = {
+    JoinOutcome.JOINED: "cohort_joined",
+    JoinOutcome.MOVED: "cohort_moved",
+    JoinOutcome.UNKNOWN: "cohort_link_unknown",
+    JoinOutcome.CLOSED: "cohort_link_unknown",
+    JoinOutcome.EXPIRED: "cohort_link_unknown",
+}
+
+
+async def start(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    ui: Ui,
+    cohorts: CohortService,
+) -> None:
+    student = ui.student
+    returning = student.node is not None
+    payload = (command.args or "").strip()
+    note, cohort = None, None
+    if DEEP_LINK_PAYLOAD.match(payload):
+        student.start_payload = payload
+        outcome, cohort = await cohorts.join(session, student, payload)
+        note = JOIN_NOTES.get(outcome)
+        if outcome in {JoinOutcome.JOINED, JoinOutcome.MOVED}:
+            returning = False
+    elif payload:
+        note = "cohort_link_unknown"
+    await record_event(session, student, "command", "start", commit=False)
+    tour = ui.tour
+    node = student.node if returning and student.node and tour.knows(student.node) else None
+    screen = await tour.show(session, student, node or tour.entry_node(student))
+    await ui.say("welcome_back" if returning else "welcome")
+    if note is not None:
+        await ui.say(note, cohort=cohort)
+    await ui.send(screen)
+
+
+async def menu(message: Message, session: AsyncSession, student: Student, ui: Ui) -> None:
+    await record_event(session, student, "command", "menu", commit=False)
+    await ui.show_entry()
+
+
+async def info_page(
+    message: Message, command: CommandObject, session: AsyncSession, student: Student, ui: Ui
+) -> None:
+    """Help and privacy are dialog nodes named like their command."""
+    await record_event(session, student, "command", command.command, commit=False)
+    await ui.show(command.command)
+
+
+async def open_node(
+    callback: CallbackQuery,
+    callback_data: NodeCallback | ActionCallback,
+    session: AsyncSession,
+    ui: Ui,
+) -> None:
+    """A button to a node: from the tree (`n:`) or an `open` action with a node chosen at
+    run time (an announcement's button). A node the student may not open (gone, or for
+    staff only: a forged button) is an old button to them."""
+    node = callback_data.node if isinstance(callback_data, NodeCallback) else callback_data.arg
+    if not await ui.tour.may_open(session, ui.student, node):
+        await ui.menu_changed()
+        return
+    await ui.show(node)
+
+
+async def choose_career(
+    callback: CallbackQuery, callback_data: ActionCallback, session: AsyncSession, ui: Ui
+) -> None:
+    if not await ui.tour.choose_career(session, ui.student, callback_data.arg):
+        await ui.menu_changed()
+        return
+    await ui.show_entry()
+
+
+def setup(kit: Kit) -> Wiring:
+    content, settings = kit.content, kit.settings
+    tour = TourService(content.catalog, content.dialogs, kit.getters, settings.admin_ids)
+    return Wiring(services={"tour": tour})
+
+
+def create_router() -> Router:
+    router = Router(name="tour")
+    router.message.filter(PrivateChat())
+    router.callback_query.filter(PrivateChat())
+    router.message.register(start, CommandStart())
+    router.message.register(menu, Command("menu"))
+    router.message.register(info_page, Command("help", "privacy"))
+    router.callback_query.register(open_node, NodeCallback.filter())
+    router.callback_query.register(open_node, ActionCallback.filter(F.name == OPEN))
+    router.callback_query.register(choose_career, ActionCallback.filter(F.name == CHOOSE_CAREER))
+    return router
