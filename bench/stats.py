@@ -129,7 +129,7 @@ COLUMNS = {
         "last_activity_at",
         "finished_at",
         "reminders",
-        "nudged_at",
+        "reminded_at",
     ),
     "project_steps_done": ("id", "project_id", "step_id", "done_at"),
     "project_entries": ("id", "project_id", "step_id", "seq", "note", "created_at"),

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -16,7 +16,11 @@ SQLITE_NO_FILE = ("sqlite+aiosqlite:", "sqlite+aiosqlite:///:memory:")
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", env_ignore_empty=True, extra="ignore"
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        populate_by_name=True,
     )
 
     bot_token: SecretStr | None = None
@@ -27,7 +31,16 @@ class Settings(BaseSettings):
     content_dir: Path = PROJECT_DIR / "content"
     dialogs_dir: Path = PROJECT_DIR / "dialogs"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    nudge_after_days: Annotated[int, Field(ge=1, le=365)] = 3
+    # Days an opted-in student's unfinished project sits untouched before a reminder is sent.
+    # NUDGE_AFTER_DAYS, the setting's former name, is still read; REMINDER_AFTER_DAYS wins.
+    reminder_after_days: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=365,
+            validation_alias=AliasChoices("reminder_after_days", "nudge_after_days"),
+        ),
+    ] = 3
     cohort_link_days: Annotated[int, Field(ge=0, le=3650)] = 0
     broadcast_per_second: float = 25
     # A delivery that meets a transient failure (Telegram 5xx, a timeout, 429) is tried again

@@ -19,6 +19,8 @@ SETTINGS = (
     "CONTENT_DIR",
     "DIALOGS_DIR",
     "LOG_LEVEL",
+    "REMINDER_AFTER_DAYS",
+    "NUDGE_AFTER_DAYS",
 )
 SECRET = "not-a-token-s3cr3t"
 
@@ -53,6 +55,7 @@ def assert_defaults(settings: Settings) -> None:
     assert settings.content_dir == PROJECT_DIR / "content"
     assert settings.dialogs_dir == PROJECT_DIR / "dialogs"
     assert settings.log_level == "INFO"
+    assert settings.reminder_after_days == 3
 
 
 def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -91,6 +94,29 @@ def test_empty_values_mean_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None
     for name in SETTINGS:
         monkeypatch.setenv(name, "")
     assert_defaults(load_settings())
+
+
+@pytest.mark.parametrize("name", ["REMINDER_AFTER_DAYS", "NUDGE_AFTER_DAYS"])
+def test_reminder_days_are_read_under_either_name(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str
+) -> None:
+    """NUDGE_AFTER_DAYS, the setting's former name, keeps working, from the environment and
+    from `.env`."""
+    monkeypatch.setenv(name, "5")
+    assert load_settings().reminder_after_days == 5
+    monkeypatch.delenv(name)
+    (tmp_path / ".env").write_text(f"{name}=6\n", "utf-8")
+    assert load_settings().reminder_after_days == 6
+
+
+def test_the_new_reminder_name_wins_over_the_old(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NUDGE_AFTER_DAYS", "4")
+    monkeypatch.setenv("REMINDER_AFTER_DAYS", "9")
+    assert load_settings().reminder_after_days == 9
+
+
+def test_reminder_days_are_set_by_field_name() -> None:
+    assert Settings(_env_file=None, reminder_after_days=8).reminder_after_days == 8
 
 
 def test_dotenv_in_the_working_folder_is_read(tmp_path: Path) -> None:

@@ -572,12 +572,16 @@ def test_an_announcement_button_to_a_staff_or_unknown_node_is_refused(
     tree.edit(announcements, '  node_menu: "', staff_and_unknown)
     errors = check.fails()
     assert any(
-        error.startswith(f"{announcements}:{line_of(announcements, 'node_cohort:')}: labels.node_cohort: ")
+        error.startswith(
+            f"{announcements}:{line_of(announcements, 'node_cohort:')}: labels.node_cohort: "
+        )
         and error.endswith("a node students may not see (see its roles)")
         for error in errors
     ), errors
     assert any(
-        error.startswith(f"{announcements}:{line_of(announcements, 'node_nowhere:')}: labels.node_nowhere: ")
+        error.startswith(
+            f"{announcements}:{line_of(announcements, 'node_nowhere:')}: labels.node_nowhere: "
+        )
         for error in errors
     ), errors
 

@@ -198,3 +198,45 @@ async def test_rows_written_at_the_first_revision_survive_the_upgrade(empty_url:
         (1, date(2026, 1, 7)),
         (2, date(2026, 1, 6)),
     ]
+
+
+async def test_the_last_reminder_time_survives_the_column_rename(empty_url: str) -> None:
+    """0009 renames projects.nudged_at to reminded_at: a student reminded before the upgrade
+    is not reminded again for the same idle time, and the project's steps stay (on SQLite the
+    table is rebuilt). Going down gives the old name its value back."""
+    await migrate(upgrade, empty_url, "0008")
+    engine = create_engine(empty_url)
+    dialect = engine.dialect.name
+    at = _moment
+    statements = [
+        "INSERT INTO students (id, telegram_id, first_name, first_seen, last_seen) VALUES "
+        f"(1, 5000000001, 'Ana', {at(dialect, '2026-01-05 10:00:00')}, "
+        f"{at(dialect, '2026-01-07 18:30:00')})",
+        "INSERT INTO projects (id, student_id, career, started_at, last_activity_at, "
+        "finished_at, reminders, nudged_at) VALUES "
+        f"(1, 1, 'music-producer', {at(dialect, '2026-01-05 10:00:00')}, "
+        f"{at(dialect, '2026-01-06 12:00:00')}, NULL, TRUE, "
+        f"{at(dialect, '2026-01-09 13:00:00')})",
+        "INSERT INTO project_steps_done (id, project_id, step_id, done_at) VALUES "
+        f"(1, 1, 'listen', {at(dialect, '2026-01-06 12:00:00')})",
+    ]
+    try:
+        async with engine.begin() as connection:
+            for statement in statements:
+                await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+    def reminded(column: str) -> Callable[[Connection], Any]:
+        def look(connection: Connection) -> Any:
+            moment = connection.execute(text(f"SELECT {column} FROM projects")).scalar_one()
+            steps = connection.execute(text("SELECT count(*) FROM project_steps_done"))
+            return (str(moment)[:16], steps.scalar_one())
+
+        return look
+
+    await migrate(upgrade, empty_url, "head")
+    await assert_at_head(empty_url)
+    assert await inspect_with(empty_url, reminded("reminded_at")) == ("2026-01-09 13:00", 1)
+    await migrate(downgrade, empty_url, "0008")
+    assert await inspect_with(empty_url, reminded("nudged_at")) == ("2026-01-09 13:00", 1)

@@ -427,7 +427,7 @@ async def fill_every_table(harness: BotHarness, profile: Profile) -> None:
         await session.execute(
             update(Project)
             .where(Project.student_id == sam_row.id)
-            .values(nudged_at=now, finished_at=now)
+            .values(reminded_at=now, finished_at=now)
         )
         await session.commit()
     key = StorageKey(bot_id=harness.bot.id, chat_id=SAM, user_id=SAM)

@@ -255,7 +255,9 @@ def test_ai_answers_quote_whole_sentences_of_the_profile(
 
 def test_the_matching_code_names_no_career(content: Content) -> None:
     """Career words live in content: the matcher's source names none of them."""
-    source = (PROJECT_DIR / "bot" / "features" / "questions" / "service.py").read_text("utf-8").lower()
+    source = (
+        (PROJECT_DIR / "bot" / "features" / "questions" / "service.py").read_text("utf-8").lower()
+    )
     for profile in content.catalog:
         for name in [profile.title, *profile.aliases]:
             assert not re.search(rf"\b{re.escape(name.lower())}s?\b", source), name

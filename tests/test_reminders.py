@@ -1,4 +1,4 @@
-"""Nudges for students who opted in and left their project alone for a while."""
+"""Reminders for students who opted in and left their project alone for a while."""
 
 import asyncio
 import time
@@ -54,10 +54,10 @@ def reminders(harness: BotHarness) -> ReminderService:
 
 def idle_deadline(harness: BotHarness, extra: timedelta = timedelta()) -> datetime:
     """A moment when a project untouched since now counts as stalled."""
-    return utcnow() + timedelta(days=harness.settings.nudge_after_days, hours=1) + extra
+    return utcnow() + timedelta(days=harness.settings.reminder_after_days, hours=1) + extra
 
 
-def nudges(harness: BotHarness, chat_id: int, since: int = 0) -> list[Call]:
+def reminders_sent(harness: BotHarness, chat_id: int, since: int = 0) -> list[Call]:
     """The messages the bot sent to a chat on its own, after the first `since` calls."""
     return [
         call
@@ -93,14 +93,14 @@ async def shift_project_into_the_past(harness: BotHarness, who: int, by: timedel
         "started_at": found.started_at - by,
         "last_activity_at": found.last_activity_at - by,
     }
-    if found.nudged_at is not None:
-        values["nudged_at"] = found.nudged_at - by
+    if found.reminded_at is not None:
+        values["reminded_at"] = found.reminded_at - by
     async with harness.database.session_factory() as session:
         await session.execute(update(Project).where(Project.id == found.id).values(**values))
         await session.commit()
 
 
-async def test_an_opted_in_student_gets_one_nudge(harness: BotHarness, profile: Profile) -> None:
+async def test_an_opted_in_student_gets_one_reminder(harness: BotHarness, profile: Profile) -> None:
     await project_with_first_step_done(harness, profile, SAM)
     sam = harness.user(SAM)
     await opt_in(sam, profile)
@@ -108,20 +108,20 @@ async def test_an_opted_in_student_gets_one_nudge(harness: BotHarness, profile: 
     before = len(harness.telegram.calls)
     report = await reminders(harness).send_due(harness.bot, now=idle_deadline(harness))
     assert (report.sent, report.blocked, report.failed) == (1, 0, 0)
-    [nudge] = nudges(harness, SAM, before)
-    assert next_step.title in nudge.params["text"]
-    assert "Sam" in nudge.params["text"]
-    assert f"▶️ Continue: {next_step.title}" in continue_label(nudge)
+    [reminder] = reminders_sent(harness, SAM, before)
+    assert next_step.title in reminder.params["text"]
+    assert "Sam" in reminder.params["text"]
+    assert f"▶️ Continue: {next_step.title}" in continue_label(reminder)
     found = await project(harness, SAM)
-    assert found is not None and found.nudged_at is not None
+    assert found is not None and found.reminded_at is not None
     # Same moment, and days later without the student coming back: nothing more.
     for later in (timedelta(), timedelta(days=1), timedelta(days=30)):
         report = await reminders(harness).send_due(harness.bot, now=idle_deadline(harness, later))
         assert report.sent == 0
-    assert len(nudges(harness, SAM, before)) == 1
+    assert len(reminders_sent(harness, SAM, before)) == 1
 
 
-async def test_the_nudge_continue_button_opens_the_next_step(
+async def test_the_reminder_continue_button_opens_the_next_step(
     harness: BotHarness, profile: Profile
 ) -> None:
     await project_with_first_step_done(harness, profile, SAM)
@@ -136,14 +136,14 @@ async def test_the_nudge_continue_button_opens_the_next_step(
     assert await steps_done(harness, SAM) == [profile.project.steps[0].id, next_step.id]
 
 
-async def test_a_new_idle_period_after_activity_allows_a_new_nudge(
+async def test_a_new_idle_period_after_activity_allows_a_new_reminder(
     harness: BotHarness, profile: Profile
 ) -> None:
     await project_with_first_step_done(harness, profile, SAM)
     sam = harness.user(SAM)
     await opt_in(sam, profile)
-    idle = timedelta(days=harness.settings.nudge_after_days, hours=1)
-    # The student went quiet long ago and was nudged just now.
+    idle = timedelta(days=harness.settings.reminder_after_days, hours=1)
+    # The student went quiet long ago and was reminded just now.
     await shift_project_into_the_past(harness, SAM, idle)
     before = len(harness.telegram.calls)
     assert (await reminders(harness).send_due(harness.bot, now=utcnow())).sent == 1
@@ -154,36 +154,36 @@ async def test_a_new_idle_period_after_activity_allows_a_new_nudge(
     assert len(await steps_done(harness, SAM)) == 2
     report = await reminders(harness).send_due(harness.bot, now=idle_deadline(harness))
     assert report.sent == 1
-    sent = nudges(harness, SAM, before)
-    bot_nudges = [call for call in sent if "Continue:" in " ".join(continue_label(call))]
-    assert profile.project.steps[2].title in bot_nudges[-1].params["text"]
+    sent = reminders_sent(harness, SAM, before)
+    bot_reminders = [call for call in sent if "Continue:" in " ".join(continue_label(call))]
+    assert profile.project.steps[2].title in bot_reminders[-1].params["text"]
     assert (await reminders(harness).send_due(harness.bot, now=idle_deadline(harness))).sent == 0
 
 
-async def test_activity_before_the_idle_time_is_up_means_no_nudge(
+async def test_activity_before_the_idle_time_is_up_means_no_reminder(
     harness: BotHarness, profile: Profile
 ) -> None:
     await project_with_first_step_done(harness, profile, SAM)
     await opt_in(harness.user(SAM), profile)
-    early = utcnow() + timedelta(days=harness.settings.nudge_after_days) - timedelta(hours=1)
+    early = utcnow() + timedelta(days=harness.settings.reminder_after_days) - timedelta(hours=1)
     report = await reminders(harness).send_due(harness.bot, now=early)
     assert report.sent == 0
     found = await project(harness, SAM)
-    assert found is not None and found.nudged_at is None
+    assert found is not None and found.reminded_at is None
 
 
-async def test_no_nudge_without_opting_in(harness: BotHarness, profile: Profile) -> None:
+async def test_no_reminder_without_opting_in(harness: BotHarness, profile: Profile) -> None:
     await project_with_first_step_done(harness, profile, SAM)
     await project_with_first_step_done(harness, profile, ALEX)
     await opt_in(harness.user(ALEX, "Alex"), profile)
     before = len(harness.telegram.calls)
     report = await reminders(harness).send_due(harness.bot, now=idle_deadline(harness))
     assert report.sent == 1
-    assert nudges(harness, SAM, before) == []
-    assert len(nudges(harness, ALEX, before)) == 1
+    assert reminders_sent(harness, SAM, before) == []
+    assert len(reminders_sent(harness, ALEX, before)) == 1
 
 
-async def test_no_nudge_after_opting_out(harness: BotHarness, profile: Profile) -> None:
+async def test_no_reminder_after_opting_out(harness: BotHarness, profile: Profile) -> None:
     await project_with_first_step_done(harness, profile, SAM)
     sam = harness.user(SAM)
     await opt_in(sam, profile)
@@ -194,14 +194,16 @@ async def test_no_nudge_after_opting_out(harness: BotHarness, profile: Profile) 
     assert found is not None and found.reminders is False
     before = len(harness.telegram.calls)
     report = await reminders(harness).send_due(harness.bot, now=idle_deadline(harness))
-    assert report.sent == 0 and nudges(harness, SAM, before) == []
+    assert report.sent == 0 and reminders_sent(harness, SAM, before) == []
 
 
-async def test_stop_reminders_from_the_nudge_itself(harness: BotHarness, profile: Profile) -> None:
+async def test_stop_reminders_from_the_reminder_itself(
+    harness: BotHarness, profile: Profile
+) -> None:
     await project_with_first_step_done(harness, profile, SAM)
     sam = harness.user(SAM)
     await opt_in(sam, profile)
-    idle = timedelta(days=harness.settings.nudge_after_days, hours=1)
+    idle = timedelta(days=harness.settings.reminder_after_days, hours=1)
     await shift_project_into_the_past(harness, SAM, idle)
     assert (await reminders(harness).send_due(harness.bot, now=utcnow())).sent == 1
     replies = await sam.press(REMIND_OFF)
@@ -212,7 +214,7 @@ async def test_stop_reminders_from_the_nudge_itself(harness: BotHarness, profile
     assert (await reminders(harness).send_due(harness.bot, now=idle_deadline(harness))).sent == 0
 
 
-async def test_no_nudge_for_a_finished_project(harness: BotHarness, profile: Profile) -> None:
+async def test_no_reminder_for_a_finished_project(harness: BotHarness, profile: Profile) -> None:
     sam = harness.user(SAM)
     await start_project(sam, profile)
     await opt_in(sam, profile)
@@ -222,7 +224,7 @@ async def test_no_nudge_for_a_finished_project(harness: BotHarness, profile: Pro
     assert found is not None and found.finished_at is not None
     before = len(harness.telegram.calls)
     report = await reminders(harness).send_due(harness.bot, now=idle_deadline(harness))
-    assert report.sent == 0 and nudges(harness, SAM, before) == []
+    assert report.sent == 0 and reminders_sent(harness, SAM, before) == []
 
 
 async def test_a_student_who_blocked_the_bot_is_not_tried_again(
@@ -236,25 +238,25 @@ async def test_a_student_who_blocked_the_bot_is_not_tried_again(
     before = len(harness.telegram.calls)
     report = await reminders(harness).send_due(harness.bot, now=idle_deadline(harness))
     assert (report.sent, report.blocked, report.failed) == (1, 1, 0)
-    assert len(nudges(harness, ALEX, before)) == 1
+    assert len(reminders_sent(harness, ALEX, before)) == 1
     blocked = await student(harness, SAM)
     assert blocked.blocked_at is not None
     found = await project(harness, SAM)
     assert found is not None and found.reminders is False
-    tried = len(nudges(harness, SAM, before))
+    tried = len(reminders_sent(harness, SAM, before))
     assert tried >= 1
     # Even in a new idle period, nobody tries to reach the student again.
     await shift_project_into_the_past(harness, SAM, timedelta(days=60))
     for later in (timedelta(), timedelta(days=10), timedelta(days=100)):
         report = await reminders(harness).send_due(harness.bot, now=idle_deadline(harness, later))
         assert report.blocked == 0 and report.sent == 0
-    assert len(nudges(harness, SAM, before)) == tried
+    assert len(reminders_sent(harness, SAM, before)) == tried
 
 
 async def test_a_blocked_student_is_skipped_even_with_reminders_left_on(
     harness: BotHarness, profile: Profile
 ) -> None:
-    """The blocked mark alone stops nudges (say the opt-in was set again by another worker)."""
+    """The blocked mark alone stops reminders (say the opt-in was set again by another worker)."""
     await project_with_first_step_done(harness, profile, SAM)
     await opt_in(harness.user(SAM), profile)
     async with harness.database.session_factory() as session:
@@ -264,10 +266,10 @@ async def test_a_blocked_student_is_skipped_even_with_reminders_left_on(
         await session.commit()
     before = len(harness.telegram.calls)
     report = await reminders(harness).send_due(harness.bot, now=idle_deadline(harness))
-    assert report.sent == 0 and nudges(harness, SAM, before) == []
+    assert report.sent == 0 and reminders_sent(harness, SAM, before) == []
 
 
-async def test_nudges_survive_a_restart(harness: BotHarness, profile: Profile) -> None:
+async def test_reminders_survive_a_restart(harness: BotHarness, profile: Profile) -> None:
     await project_with_first_step_done(harness, profile, SAM)
     await opt_in(harness.user(SAM), profile)
     moment = idle_deadline(harness)
@@ -277,11 +279,11 @@ async def test_nudges_survive_a_restart(harness: BotHarness, profile: Profile) -
     assert (await reminders(harness).send_due(harness.bot, now=moment)).sent == 0
     later = moment + timedelta(days=7)
     assert (await reminders(harness).send_due(harness.bot, now=later)).sent == 0
-    assert nudges(harness, SAM, before) == []
+    assert reminders_sent(harness, SAM, before) == []
 
 
-async def test_two_rounds_at_once_send_one_nudge(harness: BotHarness, profile: Profile) -> None:
-    """Two workers (two bot processes) checking at the same time send the nudge once."""
+async def test_two_rounds_at_once_send_one_reminder(harness: BotHarness, profile: Profile) -> None:
+    """Two workers (two bot processes) checking at the same time send the reminder once."""
     await project_with_first_step_done(harness, profile, SAM)
     await opt_in(harness.user(SAM), profile)
     moment = idle_deadline(harness)
@@ -292,7 +294,7 @@ async def test_two_rounds_at_once_send_one_nudge(harness: BotHarness, profile: P
     assert first.sent + second.sent == 1
 
 
-async def test_the_nudge_is_claimed_in_the_database_before_it_is_sent(
+async def test_the_reminder_is_claimed_in_the_database_before_it_is_sent(
     harness: BotHarness, profile: Profile
 ) -> None:
     await project_with_first_step_done(harness, profile, SAM)
@@ -300,7 +302,7 @@ async def test_the_nudge_is_claimed_in_the_database_before_it_is_sent(
 
     async def claimed() -> bool:
         found = await project(harness, SAM)
-        return found is not None and found.nudged_at is not None
+        return found is not None and found.reminded_at is not None
 
     async with at_each_answer(harness, claimed) as seen:
         report = await reminders(harness).send_due(harness.bot, now=idle_deadline(harness))
@@ -308,7 +310,7 @@ async def test_the_nudge_is_claimed_in_the_database_before_it_is_sent(
     assert seen and all(seen)
 
 
-async def test_flood_control_is_waited_out_and_the_nudge_sent_once(
+async def test_flood_control_is_waited_out_and_the_reminder_sent_once(
     harness: BotHarness, profile: Profile
 ) -> None:
     await project_with_first_step_done(harness, profile, SAM)
@@ -317,7 +319,7 @@ async def test_flood_control_is_waited_out_and_the_nudge_sent_once(
     before = len(harness.telegram.calls)
     report = await reminders(harness).send_due(harness.bot, now=idle_deadline(harness))
     assert (report.sent, report.failed) == (1, 0)
-    tried = nudges(harness, SAM, before)
+    tried = reminders_sent(harness, SAM, before)
     assert len(tried) == 2, "refused once with 429, then sent again"
     assert tried[0].params["text"] == tried[1].params["text"]
     shown = [
@@ -325,17 +327,17 @@ async def test_flood_control_is_waited_out_and_the_nudge_sent_once(
         for (chat_id, _), stored in harness.telegram.messages.items()
         if chat_id == SAM and stored.text == tried[0].params["text"]
     ]
-    assert len(shown) == 1, "the student sees the nudge once"
+    assert len(shown) == 1, "the student sees the reminder once"
     assert (await reminders(harness).send_due(harness.bot, now=idle_deadline(harness))).sent == 0
 
 
-async def test_a_student_who_comes_back_after_blocking_can_be_nudged_again(
+async def test_a_student_who_comes_back_after_blocking_can_be_reminded_again(
     harness: BotHarness, profile: Profile
 ) -> None:
     await project_with_first_step_done(harness, profile, SAM)
     sam = harness.user(SAM)
     await opt_in(sam, profile)
-    idle = timedelta(days=harness.settings.nudge_after_days, hours=1)
+    idle = timedelta(days=harness.settings.reminder_after_days, hours=1)
     await shift_project_into_the_past(harness, SAM, idle)
     harness.telegram.block(SAM)
     assert (await reminders(harness).send_due(harness.bot, now=utcnow())).blocked == 1
@@ -348,10 +350,10 @@ async def test_a_student_who_comes_back_after_blocking_can_be_nudged_again(
     before = len(harness.telegram.calls)
     report = await reminders(harness).send_due(harness.bot, now=idle_deadline(harness))
     assert report.sent == 1
-    assert len(nudges(harness, SAM, before)) == 1
+    assert len(reminders_sent(harness, SAM, before)) == 1
 
 
-async def test_a_nudge_holds_no_database_connection_while_telegram_answers(
+async def test_a_reminder_holds_no_database_connection_while_telegram_answers(
     harness: BotHarness, profile: Profile
 ) -> None:
     await project_with_first_step_done(harness, profile, SAM)
@@ -368,19 +370,19 @@ async def test_a_nudge_holds_no_database_connection_while_telegram_answers(
     assert seen == [0]
 
 
-async def test_nudges_take_turns_at_the_pace_and_stop_once_the_lease_is_lost(
+async def test_reminders_take_turns_at_the_pace_and_stop_once_the_lease_is_lost(
     harness: BotHarness, profile: Profile
 ) -> None:
-    """Run by the background jobs, each nudge waits for its turn at BROADCAST_PER_SECOND (the
+    """Run by the background jobs, each reminder waits for its turn at BROADCAST_PER_SECOND (the
     announcements' pace) and checks the lease first: a process that lost it stops before its
-    next nudge, which stays due for the process that holds it now."""
+    next reminder, which stays due for the process that holds it now."""
     students = (SAM, ALEX, 1003)
     for who in students:
         await project_with_first_step_done(harness, profile, who)
         await opt_in(harness.user(who), profile)
     broadcast = harness.dispatcher.workflow_data["announcements"]
     assert isinstance(broadcast, AnnouncementService)
-    broadcast.interval = 0.3  # slow enough that no nudge could come that soon by itself
+    broadcast.interval = 0.3  # slow enough that no reminder could come that soon by itself
     checks = 0
 
     async def fence() -> None:

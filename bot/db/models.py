@@ -132,7 +132,7 @@ class Project(Base):
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     finished_at: Mapped[datetime | None]
     reminders: Mapped[bool] = mapped_column(default=False)
-    nudged_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
 
 
 class ProjectStepDone(Base):

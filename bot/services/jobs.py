@@ -10,7 +10,7 @@ of it left (the fence): a process that lost it (stalled past the lease, or cut o
 database while another took over) stops before its next message. So one process sends at a
 time and BROADCAST_PER_SECOND holds across all of them; a runner that has just taken over
 also waits one interval before its first message. The holder releases the lease on a clean
-stop. Outbox rows and nudges are also claimed row by row: no message goes out twice.
+stop. Outbox rows and reminders are also claimed row by row: no message goes out twice.
 """
 
 import asyncio

@@ -92,7 +92,7 @@ MYDATA_COLUMNS: dict[str, dict[str, str]] = {
         "last_activity_at": SHOWN,
         "finished_at": SHOWN,
         "reminders": SHOWN,
-        "nudged_at": SHOWN,
+        "reminded_at": SHOWN,
     },
     "project_steps_done": {
         "id": INTERNAL_ID,
@@ -193,7 +193,7 @@ class ProjectRecord:
     started_at: datetime | None = None
     last_activity_at: datetime | None = None
     finished_at: datetime | None = None
-    nudged_at: datetime | None = None
+    reminded_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -378,7 +378,7 @@ class PrivacyService:
                     project.started_at,
                     project.last_activity_at,
                     project.finished_at,
-                    project.nudged_at,
+                    project.reminded_at,
                 )
             )
         return records

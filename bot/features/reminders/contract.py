@@ -2,7 +2,7 @@
 
 from bot.engine.dialogs import Contract
 
-REMINDER_NODE = "nudge"
+REMINDER_NODE = "reminder"
 # The project screen's button that turns reminders on or off (arg `on`/`off`).
 REMIND = "project_remind"
 

@@ -32,7 +32,7 @@ def setup(kit: Kit) -> Wiring:
         kit.database.session_factory,
         kit.services["tour"],
         kit.services["project"],
-        kit.settings.nudge_after_days,
+        kit.settings.reminder_after_days,
     )
     return Wiring(services={"reminders": reminders})
 

@@ -1,9 +1,10 @@
-"""Nudges for students who opted in and left their project untouched for a while.
+"""Reminders for students who opted in and left their project untouched for a while.
 
-A nudge is claimed in the database before it is sent, so it goes out at most once per idle
-period, also with several workers, and never again after a restart. Run by the background
-jobs, each nudge takes a turn of the announcements' pace and lease check (`slot`), so the
-rate across all workers holds and a process that lost the lease stops before its next one.
+A reminder is claimed in the database before it is sent, so it goes out at most once per
+idle period, also with several workers, and never again after a restart. Run by the
+background jobs, each reminder takes a turn of the announcements' pace and lease check
+(`slot`), so the rate across all workers holds and a process that lost the lease stops
+before its next one.
 """
 
 import asyncio
@@ -27,12 +28,12 @@ from bot.screens import send_screen
 
 logger = logging.getLogger(__name__)
 
-# A message's turn: waited for before a nudge is claimed and sent (AnnouncementService.slot).
+# A message's turn: waited for before a reminder is claimed and sent (AnnouncementService.slot).
 Slot = Callable[[], AbstractAsyncContextManager[None]]
 
 
 @dataclass
-class NudgeReport:
+class ReminderReport:
     sent: int = 0
     blocked: int = 0
     failed: int = 0
@@ -47,9 +48,9 @@ class ReminderService:
 
     async def send_due(
         self, bot: Bot, now: datetime | None = None, slot: Slot = contextlib.nullcontext
-    ) -> NudgeReport:
+    ) -> ReminderReport:
         now = now or utcnow()
-        report = NudgeReport()
+        report = ReminderReport()
         async with self.session_factory() as session:
             due = await session.execute(
                 select(Project.id)
@@ -58,7 +59,10 @@ class ReminderService:
                     Project.reminders.is_(True),
                     Project.finished_at.is_(None),
                     Project.last_activity_at <= now - timedelta(days=self.idle_days),
-                    or_(Project.nudged_at.is_(None), Project.nudged_at < Project.last_activity_at),
+                    or_(
+                        Project.reminded_at.is_(None),
+                        Project.reminded_at < Project.last_activity_at,
+                    ),
                     Student.blocked_at.is_(None),
                 )
                 .order_by(Project.id)
@@ -66,18 +70,23 @@ class ReminderService:
             project_ids = list(due.scalars())
         for project_id in project_ids:
             async with slot():
-                await self._nudge(bot, project_id, now, report)
+                await self._remind(bot, project_id, now, report)
         return report
 
-    async def _nudge(self, bot: Bot, project_id: int, now: datetime, report: NudgeReport) -> None:
+    async def _remind(
+        self, bot: Bot, project_id: int, now: datetime, report: ReminderReport
+    ) -> None:
         async with self.session_factory() as session:
             claimed = await session.execute(
                 update(Project)
                 .where(
                     Project.id == project_id,
-                    or_(Project.nudged_at.is_(None), Project.nudged_at < Project.last_activity_at),
+                    or_(
+                        Project.reminded_at.is_(None),
+                        Project.reminded_at < Project.last_activity_at,
+                    ),
                 )
-                .values(nudged_at=now)
+                .values(reminded_at=now)
             )
             await session.commit()
             if getattr(claimed, "rowcount", 0) != 1:
@@ -92,7 +101,7 @@ class ReminderService:
                 return
             context = self.tour.context(student, step=current)
             context["profile"] = profile
-            screen = self.tour.dialogs.render("nudge", context)
+            screen = self.tour.dialogs.render("reminder", context)
             # Ends the read: no connection is held while Telegram answers (SQLite has one).
             await session.commit()
             try:
@@ -104,7 +113,7 @@ class ReminderService:
                 await session.commit()
                 report.blocked += 1
             except TelegramAPIError as exc:
-                logger.warning("nudge for project %s failed: %s", project_id, type(exc).__name__)
+                logger.warning("reminder for project %s failed: %s", project_id, type(exc).__name__)
                 report.failed += 1
 
 
