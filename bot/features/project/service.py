@@ -179,16 +179,6 @@ class ProjectService:
         await session.commit()
         return await self.step(session, student, profile, step_id)
 
-    async def set_reminders(
-        self, session: AsyncSession, student: Student, profile: Profile, enabled: bool
-    ) -> None:
-        await session.execute(
-            update(Project)
-            .where(Project.student_id == student.id, Project.career == profile.slug)
-            .values(reminders=enabled)
-        )
-        await record_event(session, student, "reminders", "on" if enabled else "off")
-
     async def _load(
         self, session: AsyncSession, student: Student, profile: Profile
     ) -> tuple[Project | None, list[StepView]]:

@@ -6,7 +6,6 @@ from aiogram.types import CallbackQuery
 from bot.content.models import Profile
 from bot.engine.callbacks import ActionCallback
 from bot.features.feature import Kit, Wiring
-from bot.features.project.service import ProjectService
 from bot.features.reminders.contract import REMIND
 from bot.features.reminders.service import ReminderService
 from bot.filters import OfCareer, PrivateChat
@@ -18,12 +17,12 @@ async def remind(
     callback_data: ActionCallback,
     profile: Profile,
     ui: Ui,
-    project: ProjectService,
+    reminders: ReminderService,
 ) -> None:
     if callback_data.arg not in {"on", "off"}:
         await ui.menu_changed()
         return
-    await project.set_reminders(ui.session, ui.student, profile, callback_data.arg == "on")
+    await reminders.switch(ui.session, ui.student, profile, callback_data.arg == "on")
     await ui.show("project")
 
 

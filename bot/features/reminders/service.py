@@ -20,11 +20,13 @@ from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, Telegra
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.content.models import Profile
 from bot.db.models import Project, Student, utcnow
 from bot.engine.dialogs import Screen
 from bot.features.project.service import ProjectService
 from bot.features.tour.service import TourService
 from bot.screens import send_screen
+from bot.services.students import record_event
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,17 @@ class ReminderService:
     tour: TourService
     project: ProjectService
     idle_days: int
+
+    async def switch(
+        self, session: AsyncSession, student: Student, profile: Profile, enabled: bool
+    ) -> None:
+        """Turns the reminders of the student's project of this career on or off."""
+        await session.execute(
+            update(Project)
+            .where(Project.student_id == student.id, Project.career == profile.slug)
+            .values(reminders=enabled)
+        )
+        await record_event(session, student, "reminders", "on" if enabled else "off", commit=False)
 
     async def send_due(
         self, bot: Bot, now: datetime | None = None, slot: Slot = contextlib.nullcontext
