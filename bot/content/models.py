@@ -1,7 +1,7 @@
 """The schema of a career profile. `content/AUTHORING.md` documents it for authors."""
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -15,6 +15,10 @@ from pydantic import (
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+# The six interest areas of career guidance (Holland's RIASEC), in the order the career
+# list shows them.
+AREAS = ("hands-on", "investigative", "artistic", "social", "enterprising", "organising")
+Area = Literal["hands-on", "investigative", "artistic", "social", "enterprising", "organising"]
 
 
 class Strict(BaseModel):
@@ -135,6 +139,7 @@ class Profile(Strict):
 
     slug: Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
     title: Text
+    area: Area | None = None
     aliases: list[Text] = []
     keywords: dict[
         str,
