@@ -55,8 +55,9 @@ PROFILE = read_profile(PROFILE_FILE)
 HOME = DIALOGS.label("home")
 BACK = DIALOGS.label("back")
 HOME_NODE = "menu"
-# The sections the menu opens (the career list only appears once there are two careers).
-SECTIONS = goto_targets(DIALOGS.nodes[HOME_NODE]) - {CAREER_LIST_NODE}
+# The sections the menu opens (the career list and comparing careers only appear once there
+# are two careers).
+SECTIONS = goto_targets(DIALOGS.nodes[HOME_NODE]) - {CAREER_LIST_NODE, "compare_pick"}
 
 
 def section_facts(profile: dict[str, Any]) -> dict[str, list[str]]:

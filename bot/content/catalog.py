@@ -3,11 +3,12 @@
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.content.models import SLUG_PATTERN, Profile
+from bot.content.models import AREAS, SLUG_PATTERN, Profile
 from bot.content.questions import QUESTIONS_FILE, QuestionSpec, load_questions
 from bot.content.yaml_source import SourceError, SourceErrors, read_yaml
 
@@ -24,6 +25,21 @@ class Catalog:
 
     def get(self, slug: str | None) -> Profile | None:
         return self.profiles.get(slug) if slug else None
+
+    @cached_property
+    def areas(self) -> list[tuple[str | None, list[Profile]]]:
+        """The careers by interest area, in the order of AREAS (each by title); careers with
+        no area last, under None. The career list shows them so."""
+        order = {area: index for index, area in enumerate(AREAS)}
+        groups: dict[str | None, list[Profile]] = {}
+        for profile in sorted(self, key=lambda p: (order.get(p.area or "", len(AREAS)), p.title)):
+            groups.setdefault(profile.area, []).append(profile)
+        return list(groups.items())
+
+    @cached_property
+    def by_area(self) -> list[Profile]:
+        """Every career, in the order of `areas`."""
+        return [profile for _, profiles in self.areas for profile in profiles]
 
     def only(self) -> Profile | None:
         """The single profile when there is exactly one, so the bot can skip the career list."""

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from aiogram.types import InlineKeyboardMarkup
 
 # The variables every template may use; features add theirs through a node's `uses`.
-BASE_VARIABLES = frozenset({"profile", "careers", "student"})
+BASE_VARIABLES = frozenset({"profile", "careers", "areas", "student"})
 # A label `node_<id>` offers node <id> as the button of an announcement, which students get.
 ANNOUNCEMENT_NODE_LABEL = "node_"
 
@@ -235,9 +235,14 @@ def load_dialogs(dialogs_dir: Path, catalog: Catalog, contract: Contract) -> Dia
 
 def sample_contexts(catalog: Catalog) -> Iterable[dict[str, Any]]:
     """One context per profile, as a new student would see it, for checking templates."""
-    careers = list(catalog)
+    careers, areas = catalog.by_area, catalog.areas
     for profile in careers:
-        yield {"profile": profile, "careers": careers, "student": {"first_name": "Sam"}}
+        yield {
+            "profile": profile,
+            "careers": careers,
+            "areas": areas,
+            "student": {"first_name": "Sam"},
+        }
 
 
 @dataclass

@@ -3,6 +3,8 @@
 from bot.content.models import Profile
 from bot.db.models import utcnow
 from bot.engine.dialogs import Contract
+from bot.features.checklist.service import ChecklistOverview
+from bot.features.project.progress import CareerProgress
 from bot.features.project.service import NOTE_LIMIT, Entry, ProjectOverview, StepView
 
 START, STEP, DONE = "project_start", "project_step", "project_done"
@@ -27,5 +29,12 @@ CONTRACT = Contract(
         "step": lambda profile: _steps(profile)[-1],
         "limit": lambda profile: NOTE_LIMIT,
         "length": lambda profile: NOTE_LIMIT + 1,
+        "other_careers": lambda profile: [
+            CareerProgress(
+                profile,
+                ChecklistOverview(None, None),
+                ProjectOverview(True, _steps(profile)[1], _steps(profile)),
+            )
+        ],
     },
 )

@@ -10,6 +10,7 @@ from bot.content.models import Profile
 from bot.engine.callbacks import ActionCallback
 from bot.features.feature import Kit, Wiring, required
 from bot.features.project.contract import DONE, LOG, NOTE, START, STEP
+from bot.features.project.progress import ProgressService
 from bot.features.project.service import (
     NOTE_LIMIT,
     NoteRefused,
@@ -141,12 +142,14 @@ async def progress(message: Message, ui: Ui) -> None:
 
 def setup(kit: Kit) -> Wiring:
     project = ProjectService()
+    progress = ProgressService(kit.content.catalog, kit.services["checklist"], project)
     return Wiring(
         services={"project": project},
         getters={
             "project": lambda session, student, profile: project.overview(
                 session, student, required(profile)
-            )
+            ),
+            "other_careers": lambda session, student, profile: progress.others(session, student),
         },
     )
 

@@ -8,13 +8,15 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.content.models import Profile
 from bot.db.models import Student
 from bot.engine.callbacks import ActionCallback, NodeCallback
 from bot.features.cohorts.service import CohortService, JoinOutcome
 from bot.features.feature import Kit, Wiring
-from bot.features.tour.contract import CHOOSE_CAREER, OPEN
+from bot.features.tour.compare import compare
+from bot.features.tour.contract import CHOOSE_CAREER, COMPARE, OPEN
 from bot.features.tour.service import TourService
-from bot.filters import PrivateChat
+from bot.filters import OfCareer, PrivateChat
 from bot.services.students import record_event
 from bot.ui import Ui
 
@@ -95,6 +97,16 @@ async def choose_career(
     await ui.show_entry()
 
 
+async def compare_with(
+    callback: CallbackQuery, callback_data: ActionCallback, profile: Profile, ui: Ui
+) -> None:
+    other = ui.tour.catalog.get(callback_data.arg)
+    if other is None or other.slug == profile.slug:
+        await ui.menu_changed()
+        return
+    await ui.show("compare", compare=compare(profile, other))
+
+
 def setup(kit: Kit) -> Wiring:
     content, settings = kit.content, kit.settings
     tour = TourService(content.catalog, content.dialogs, kit.getters, settings.admin_ids)
@@ -111,4 +123,7 @@ def create_router() -> Router:
     router.callback_query.register(open_node, NodeCallback.filter())
     router.callback_query.register(open_node, ActionCallback.filter(F.name == OPEN))
     router.callback_query.register(choose_career, ActionCallback.filter(F.name == CHOOSE_CAREER))
+    router.callback_query.register(
+        compare_with, ActionCallback.filter(F.name == COMPARE), OfCareer()
+    )
     return router

@@ -34,7 +34,8 @@ class TourService:
     def context(self, student: Student | None, **extra: Any) -> dict[str, Any]:
         return {
             "profile": self.profile_of(student) if student else None,
-            "careers": list(self.catalog),
+            "careers": self.catalog.by_area,
+            "areas": self.catalog.areas,
             "student": {"first_name": student.first_name if student else ""},
             **extra,
         }

@@ -1,0 +1,163 @@
+"""A catalog of several careers, as a student meets it: the career list grouped by interest
+area, comparing two careers, related careers that open, and progress kept per career."""
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.app import load_content
+from bot.config import Settings
+from bot.db.engine import Database
+from bot.standin.telegram import FakeTelegram
+from tests.conftest import BotHarness, start_bot
+from tests.feature_support import (
+    START_PROJECT,
+    assert_menu_changed,
+    assert_no_error,
+    project,
+    screen,
+    shown,
+    take_checklist,
+)
+from tests.test_tour import PROFILE, SLUG, SOUND_DESIGNER
+from tests.tour_support import SETTINGS, plain
+
+# The test career, in another interest area than the shipped one.
+SECOND_TEXT = SOUND_DESIGNER.replace(
+    "title: Sound Designer\n", "title: Sound Designer\narea: investigative\n", 1
+)
+SECOND = yaml.safe_load(SECOND_TEXT)
+SECOND_SLUG = "sound-designer"
+COMPARE = "⚖️ Compare with…"
+OTHER_CAREERS = "🔄 Other careers"
+
+
+@pytest.fixture
+async def catalog(
+    tmp_path: Path, database_url: str, database: Database
+) -> AsyncIterator[BotHarness]:
+    content_dir = tmp_path / "content"
+    shutil.copytree(SETTINGS.content_dir, content_dir)
+    for extra in (content_dir / "careers").glob("*.yaml"):
+        if extra.stem != SLUG:
+            extra.unlink()
+    (content_dir / "careers" / f"{SECOND_SLUG}.yaml").write_text(SECOND_TEXT, "utf-8")
+    settings = Settings(_env_file=None, content_dir=content_dir, database_url=database_url)
+    running = await start_bot(settings, load_content(settings), FakeTelegram())
+    yield running
+    await running.stop()
+
+
+async def test_the_career_list_is_grouped_by_interest_area(catalog: BotHarness) -> None:
+    sam = catalog.user()
+    replies = await sam.send("/start")
+    assert_no_error(replies)
+    listing = plain(shown(replies)[-1])
+    # Investigative comes before artistic in the order of the six areas.
+    investigative = listing.index("Investigative")
+    artistic = listing.index("Artistic")
+    assert (
+        investigative < listing.index(SECOND["title"]) < artistic < listing.index(PROFILE["title"])
+    )
+    assert [button.label for button in sam.current_buttons()] == [SECOND["title"], PROFILE["title"]]
+
+
+async def test_every_career_of_the_list_opens_its_menu(catalog: BotHarness) -> None:
+    sam = catalog.user()
+    await sam.send("/start")
+    for title in (SECOND["title"], PROFILE["title"]):
+        replies = await sam.press(title)
+        assert_no_error(replies)
+        assert f"{title}" in plain(screen(sam)).splitlines()[0]
+        await sam.press(OTHER_CAREERS)
+
+
+async def test_two_careers_side_by_side(catalog: BotHarness) -> None:
+    sam = catalog.user()
+    await sam.send("/start")
+    await sam.press(PROFILE["title"])
+    await sam.press(COMPARE)
+    assert sam.current_labels()[0] == SECOND["title"]
+    replies = await sam.press(SECOND["title"])
+    assert_no_error(replies)
+    text = plain(screen(sam))
+    assert f"{PROFILE['title']} vs {SECOND['title']}" in text
+    first_path = PROFILE["numbers"]["pay_paths"][0]
+    assert f"{PROFILE['title']}: {first_path['median']} · {first_path['name']}" in text
+    assert f"{SECOND['title']}: {SECOND['numbers']['pay_paths'][0]['median']}" in text
+    assert f"{PROFILE['title']}: {first_path['growth']}" in text
+    assert f"{SECOND['title']}: no figure on the card" in text
+    # The biggest block: 12:30 to 3:00 in the shipped day, 2½ hours.
+    assert f"{PROFILE['title']}: 12:30 Track & arrange" in text
+    assert f"{PROFILE['title']}: {PROFILE['project']['title']}" in text
+    assert f"{SECOND['title']}: {SECOND['project']['title']}" in text
+    assert "Mixing & editing 30% · Recording & tracking 25%" in text
+    replies = await sam.press(f"↪ Switch to {SECOND['title']}")
+    assert_no_error(replies)
+    assert SECOND["title"] in plain(screen(sam)).splitlines()[0]
+
+
+@pytest.mark.parametrize("arg", [SLUG, "astronaut", "", "../" * 10])
+async def test_comparing_with_itself_or_no_career_is_an_old_button(
+    catalog: BotHarness, arg: str
+) -> None:
+    sam = catalog.user()
+    await sam.send("/start")
+    await sam.press(PROFILE["title"])
+    replies = await sam.press_data(f"a:compare:{arg}")
+    assert_menu_changed(replies)
+    assert "vs" not in plain(screen(sam)).splitlines()[0]
+
+
+async def test_a_student_without_a_career_cannot_compare(catalog: BotHarness) -> None:
+    sam = catalog.user()
+    await sam.send("/start")
+    replies = await sam.press_data(f"a:compare:{SECOND_SLUG}")
+    assert_menu_changed(replies)
+
+
+async def test_a_weak_checklist_result_offers_the_related_careers_there_are(
+    catalog: BotHarness,
+) -> None:
+    sam = catalog.user()
+    await sam.send("/start")
+    await sam.press(PROFILE["title"])
+    fits, misfits = PROFILE["checklist"]["fits"], PROFILE["checklist"]["misfits"]
+    replies = await take_checklist(sam, ["no"] * len(fits) + ["yes"] * len(misfits))
+    result = plain(shown(replies)[-1])
+    assert f"may suit you better: {SECOND['title']}." in result
+    labels = sam.current_labels()
+    assert f"🔗 {SECOND['title']}" in labels
+    # Related careers not in the catalog are no button.
+    assert not any(label.startswith("🔗 Filmmaker") for label in labels)
+    replies = await sam.press(f"🔗 {SECOND['title']}")
+    assert_no_error(replies)
+    assert SECOND["title"] in plain(screen(sam)).splitlines()[0]
+
+
+async def test_switching_careers_keeps_each_careers_progress(catalog: BotHarness) -> None:
+    sam = catalog.user()
+    await sam.send("/start")
+    await sam.press(PROFILE["title"])
+    await sam.press(f"🚀 {PROFILE['project']['heading']}")
+    await sam.press(START_PROJECT)
+    first = await project(catalog, 1001)
+    assert first is not None and first.career == SLUG
+    await sam.press_data("n:careers")
+    await sam.press(SECOND["title"])
+    replies = await sam.send("/progress")
+    assert_no_error(replies)
+    text = plain(shown(replies)[-1])
+    assert f"Your progress · {SECOND['title']}" in text
+    steps = len(PROFILE["project"]["steps"])
+    assert f"• {PROFILE['title']}: checklist not taken · project 0/{steps} steps" in text
+    replies = await sam.press(f"↪ {PROFILE['title']}")
+    assert_no_error(replies)
+    replies = await sam.send("/progress")
+    text = plain(shown(replies)[-1])
+    assert f"Your progress · {PROFILE['title']}" in text
+    assert "Next: " in text  # the project started before the switch is still there
+    assert f"• {SECOND['title']}: checklist not taken · project not started" in text
