@@ -6,6 +6,7 @@ import logging
 import socket
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.content.catalog import Catalog, load_profiles
+from bot.content.check import DEFAULT_STALE_MONTHS
 from bot.content.yaml_source import SourceErrors
 from bot.db.engine import Database
 from bot.db.migrate import upgrade, upgrade_async
@@ -145,10 +147,57 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_content_check(settings: Settings, args: argparse.Namespace) -> None:
-    content = _content(settings)
+    from bot.content.check import card_errors, link_and_date_errors, stale_facts
+    from bot.contract import load_content
+
+    content = None
+    try:
+        content = load_content(settings)
+        errors = []
+    except SourceErrors as exc:
+        errors = exc.errors
+    # The cards are read even when a profile is broken, so one run shows every mistake.
+    catalog = content.catalog if content is not None else None
+    errors += card_errors(settings.content_dir, catalog)
+    if catalog is not None:
+        errors += link_and_date_errors(settings.content_dir, catalog)
+        if args.stale is not None:
+            for line in stale_facts(settings.content_dir, catalog, args.stale, date.today()):
+                print(line)
+    if errors:
+        raise _content_failed(SourceErrors(errors))
+    assert content is not None
     print(
         f"content OK: {len(content.catalog)} career(s), {len(content.dialogs.nodes)} dialog nodes"
     )
+
+
+def cmd_content_import(settings: Settings, args: argparse.Namespace) -> None:
+    """Imports career cards into profiles; every card is read before anything is written."""
+    from bot.content.importer import import_cards, write
+
+    try:
+        results = import_cards(args.paths, settings.content_dir)
+    except SourceErrors as exc:
+        raise CommandFailed(
+            f"{len(exc.errors)} error(s) in the cards, nothing written:\n{exc}"
+        ) from None
+    if not args.dry_run:
+        write(results)
+    for result in results:
+        print(f"{_shown(result.profile_file)}: {result.status}")
+        if result.card_copy.resolve() != result.card.file.resolve():
+            print(f"{_shown(result.card_copy)}: {result.card_status}")
+    if args.dry_run:
+        print("dry run: nothing written")
+
+
+def _shown(path: Path) -> Path:
+    """`path` relative to the current directory when it is under it, as an author types it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> None:
@@ -288,7 +337,24 @@ def build_parser() -> argparse.ArgumentParser:
     content = commands.add_parser("content", help="career profiles and dialogs")
     content_commands = content.add_subparsers(title="content commands", required=True)
     check = content_commands.add_parser("check", help="validate all content and dialogs")
+    check.add_argument(
+        "--stale",
+        type=int,
+        nargs="?",
+        const=DEFAULT_STALE_MONTHS,
+        metavar="MONTHS",
+        help="also list dated facts older than MONTHS months "
+        f"(default {DEFAULT_STALE_MONTHS}); a report, not a failure",
+    )
     check.set_defaults(handler=cmd_content_check)
+    content_import = content_commands.add_parser(
+        "import", help="create or update profiles from career cards (*.txt)"
+    )
+    content_import.add_argument("paths", nargs="+", type=Path, metavar="FILE|DIR")
+    content_import.add_argument(
+        "--dry-run", action="store_true", help="report what would change, write nothing"
+    )
+    content_import.set_defaults(handler=cmd_content_import)
 
     ask = commands.add_parser("ask", help="print the bot's answer to a question")
     ask.add_argument("question")

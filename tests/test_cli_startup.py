@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from aiogram.filters.callback_data import CallbackData
 
+from bot.config import Settings
 from bot.engine.callbacks import ActionCallback, NodeCallback
 from bot.engine.keyboard import action_data, node_data
 from tests.cli_support import clean_env, run_python
@@ -30,6 +31,12 @@ COMMANDS = {
     "ask": (["ask", "how much do they earn?"], "aiogram"),
     "ask-career": (["ask", "what's a typical day?", "--career", "music-producer"], "aiogram"),
     "content-check": (["content", "check"], "aiogram"),
+    "content-check-stale": (["content", "check", "--stale", "6"], "aiogram"),
+    # Importing cards reads text and writes YAML: no screen, so no templates either.
+    "content-import": (
+        ["content", "import", str(Settings(_env_file=None).content_dir / "cards"), "--dry-run"],
+        "aiogram jinja2",
+    ),
     "stats": (["stats", "--days", "all"], "aiogram"),
     # The commands that render no screen need no templates either.
     "export": (["export", "-o", "out.csv"], "aiogram jinja2"),

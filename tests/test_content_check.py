@@ -9,6 +9,7 @@ import itertools
 import re
 import shutil
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.cli import main
 from bot.config import Settings
+from bot.content.check import Dated, months_old, newest_past
 from bot.content.yaml_source import SourceError, SourceErrors, read_yaml
 from bot.engine.text import MESSAGE_LIMIT, split_message
 from tests.cli_support import clean_env, run_careerbot
@@ -596,3 +598,134 @@ def test_unknown_role_and_roles_on_the_home_node(tree: Tree, check: CheckRunner)
     tree.edit(tour, "  menu:\n", "  menu:\n    roles: [admin]\n")
     home = "nodes.menu.roles: the home screen is where everyone lands: it cannot have roles"
     assert any(error.endswith(home) for error in check.fails())
+
+
+# Cards, related careers and dates
+
+
+@pytest.fixture
+def card(tree: Tree) -> Path:
+    return tree.content / "cards" / "music-producer.txt"
+
+
+def test_a_profile_edited_away_from_its_card_names_the_section(
+    tree: Tree, card: Path, check: CheckRunner
+) -> None:
+    tree.edit(tree.profile, "  heading: The work\n", "  heading: The job\n")
+    tree.edit(tree.profile, "    - AVIXA\n", "    - AVIXA (2026)\n")
+    check.fails_with(
+        f"{tree.profile}:{line_of(tree.profile, 'work:')}: work: differs from {card} — "
+        "run careerbot content import",
+        f"{tree.profile}:{line_of(tree.profile, 'sources:')}: sources: differs from {card} — "
+        "run careerbot content import",
+    )
+
+
+def test_hand_kept_fields_may_differ_from_the_card(tree: Tree, check: CheckRunner) -> None:
+    tree.edit(tree.profile, "      title: Generate it\n", "      title: Generate a draft\n")
+    tree.edit(tree.profile, '      median: "~$66K"\n', "")
+    tree.edit(tree.profile, "    udio: 5\n", "    udio: 4\n")
+    assert check().code == 0
+
+
+def test_a_card_that_does_not_parse_is_reported(tree: Tree, card: Path, check: CheckRunner) -> None:
+    tree.edit(card, "acquisition20%", "acquisition10%")
+    line = line_of(card, "- Recording & tracking25%")
+    check.fails_with(f"{card}:{line}: work: the split adds up to 90%, not 100%")
+
+
+def test_a_card_without_its_profile(tree: Tree, card: Path, check: CheckRunner) -> None:
+    other = card.with_name("000_abc.txt")
+    other.write_text(card.read_text("utf-8").replace("Music Producer\n", "Sound Designer\n", 1))
+    check.fails_with(
+        f"{other}:1: title: no profile {tree.careers / 'sound-designer.yaml'} for this card — "
+        "run careerbot content import"
+    )
+
+
+def test_a_related_slug_must_name_a_profile(tree: Tree, check: CheckRunner) -> None:
+    tree.edit(tree.profile, "  - title: Filmmaker\n", "  - title: Filmmaker\n    slug: filmmaker\n")
+    check.fails_with(
+        f"{tree.profile}:{line_of(tree.profile, 'slug: filmmaker')}: related.1.slug: "
+        "no profile filmmaker.yaml: leave the slug out until the career is in the catalog"
+    )
+    second = tree.careers / "filmmaker.yaml"
+    second.write_text(tree.profile.read_text("utf-8").replace("Music Producer", "Filmmaker"))
+    assert check().code == 0
+
+
+def test_figures_need_their_dates(tree: Tree, card: Path, check: CheckRunner) -> None:
+    card.unlink()  # the profile alone, as an author edits it
+    tree.edit(tree.profile, "+11–17%, May 2024)\n", "+11–17%)\n")
+    tree.edit(tree.profile, "    - AVIXA\n", "    - AVIXA (15-2031 analysts, $80K)\n")
+    tree.edit(tree.profile, "+11–17% growth, May 2024)", "+11–17% growth)")
+    check.fails_with(
+        f"{tree.profile}:{line_of(tree.profile, 'No clean BLS code') - 1}: numbers.note: "
+        "the source line states no date (a year like 2024, or Month YYYY)",
+        f"{tree.profile}:{line_of(tree.profile, '(27-4014, +11–17%)')}: sources.items.0: "
+        "states a figure without its date (Month YYYY, a year, or 2024–34)",
+        f"{tree.profile}:{line_of(tree.profile, 'AVIXA (15-2031')}: sources.items.2: "
+        "states a figure without its date (Month YYYY, a year, or 2024–34)",
+    )
+
+
+def test_a_projection_range_dates_a_figure(tree: Tree, card: Path, check: CheckRunner) -> None:
+    card.unlink()
+    tree.edit(tree.profile, "+11–17%, May 2024)\n", "+11–17%, 2024–34)\n")
+    assert check().code == 0
+
+
+def test_sources_dated_must_be_a_date(tree: Tree, card: Path, check: CheckRunner) -> None:
+    card.unlink()
+    tree.edit(tree.profile, "  dated: June 2026\n", "  dated: recently\n")
+    check.fails_with(
+        f"{tree.profile}:{line_of(tree.profile, 'dated: recently')}: sources.dated: "
+        "'recently' is no date (like June 2026)"
+    )
+
+
+def months_since(year: int, month: int) -> int:
+    today = date.today()
+    return (today.year - year) * 12 + today.month - month
+
+
+def test_stale_lists_old_facts_without_failing(
+    tree: Tree, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    age = months_since(2024, 5)
+    assert main(["content", "check", "--stale", str(age - 1)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == [
+        f"{tree.profile}: sources.items[0]: May 2024 is {age} months old",
+        f"{tree.profile}: numbers.note: May 2024 is {age} months old",
+    ]
+    assert out[2].startswith("content OK: ")
+    assert main(["content", "check", "--stale", str(age)]) == 0
+    assert capsys.readouterr().out.startswith("content OK: ")
+
+
+def test_stale_defaults_to_18_months(tree: Tree, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["content", "check", "--stale"]) == 0
+    listed = capsys.readouterr().out.count("months old")
+    assert listed == (2 if months_since(2024, 5) > 18 else 0)
+
+
+def test_stale_facts_and_errors_fail(tree: Tree, capsys: pytest.CaptureFixture[str]) -> None:
+    tree.edit(tree.profile, "  heading: The work\n", "  heading: The job\n")
+    capsys.readouterr()
+    assert main(["content", "check", "--stale", "0"]) == 1
+    captured = capsys.readouterr()
+    assert "months old" in captured.out and "work: differs from" in captured.err
+
+
+def test_dates_and_their_age() -> None:
+    today = date(2026, 11, 30)
+    assert newest_past("BLS (27-4014, +11–17%, May 2024)", today) == Dated(2024, 5, "May 2024")
+    # The end of a projection period is not when the figure was stated.
+    assert newest_past("projections 2024–34", today) == Dated(2024, 12, "2024–34")
+    assert newest_past("surveys (2025–26)", today) == Dated(2026, 12, "2025–26")
+    assert newest_past("SOC 15-2031, $2031", today) is None
+    assert months_old(Dated(2024, 5, "May 2024"), today) == 30
+    assert months_old(Dated(2026, 12, "2026"), today) == 0

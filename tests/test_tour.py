@@ -411,6 +411,11 @@ async def two_careers(
     content_dir = tmp_path / "content"
     shutil.copytree(SETTINGS.content_dir, content_dir)
     (content_dir / "careers" / "sound-designer.yaml").write_text(SOUND_DESIGNER, "utf-8")
+    # A related career links to its profile once there is one (as an import would record).
+    profile = content_dir / "careers" / "music-producer.yaml"
+    text = profile.read_text("utf-8")
+    linked = "  - title: Sound Designer\n    slug: sound-designer\n"
+    profile.write_text(text.replace("  - title: Sound Designer\n", linked), "utf-8")
     settings = Settings(_env_file=None, content_dir=content_dir, database_url=database_url)
     running = await start_bot(settings, load_content(settings), FakeTelegram())
     yield running
@@ -476,9 +481,8 @@ async def test_related_career_that_now_exists_opens_its_menu(two_careers: BotHar
     replies = await sam.press(button_to(sam.current_buttons(), "n:related").label)
     assert "Tap one to explore it here." in texts(replies)[0]
     related_buttons = [b for b in sam.current_buttons() if b.data.startswith("a:")]
-    existing = [c for c in PROFILE["related"] if c.get("slug") == SECOND_SLUG]
     assert [(b.label, b.data) for b in related_buttons] == [
-        (c["title"], f"a:career:{c['slug']}") for c in existing
+        (SECOND["title"], f"a:career:{SECOND_SLUG}")
     ]
     replies = await sam.press(SECOND["title"])
     assert f"<b>{SECOND['title']}</b>" in texts(replies)[0]
