@@ -6,8 +6,11 @@ Locally they are skipped with the reason when it is unreachable; in CI (CI=true)
 """
 
 import asyncio
+import atexit
 import os
+import re
 import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -28,6 +31,31 @@ from bot.standin.conversation import Conversation
 from bot.standin.server import LocalBotApiServer
 from bot.standin.session import StandInSession
 from bot.standin.telegram import FakeTelegram
+
+# The bot as most tests describe it: the program's first career alone, so that /start opens
+# its menu; tests of the shipped catalog say so (CATALOG_DIR). A catalog of one has no other
+# career for a related one to link to: its related careers carry no slug, as an import writes.
+CATALOG_DIR = PROJECT_DIR / "content"
+FIRST_CAREER = "music-producer"
+
+
+def _one_career_dir() -> Path:
+    root = Path(tempfile.mkdtemp(prefix="careerbot-one-career-"))
+    (root / "careers").mkdir()
+    (root / "cards").mkdir()
+    shutil.copy(CATALOG_DIR / "questions.yaml", root / "questions.yaml")
+    shutil.copy(CATALOG_DIR / "cards" / f"{FIRST_CAREER}.txt", root / "cards")
+    profile = (CATALOG_DIR / "careers" / f"{FIRST_CAREER}.yaml").read_text("utf-8")
+    profile = re.sub(r"(?m)^    slug: .*\n", "", profile)
+    (root / "careers" / f"{FIRST_CAREER}.yaml").write_text(profile, "utf-8")
+    return root
+
+
+ONE_CAREER_DIR = _one_career_dir() if "CONTENT_DIR" not in os.environ else None
+if ONE_CAREER_DIR is not None:
+    # Set before xdist starts its workers, which inherit it (and do not make their own).
+    os.environ["CONTENT_DIR"] = str(ONE_CAREER_DIR)
+    atexit.register(shutil.rmtree, ONE_CAREER_DIR, ignore_errors=True)
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 # Two Redis databases that test files flush: TEST_REDIS_DB and the one after it. Checkouts that
