@@ -23,7 +23,7 @@ from bot.db.models import UnansweredQuestion
 from bot.engine.dialogs import Screen
 from bot.features.questions.service import FALLBACK, QuestionService
 from bot.standin.conversation import Reply
-from tests.conftest import BotHarness
+from tests.conftest import CATALOG_DIR, BotHarness
 from tests.feature_support import (
     SLUG,
     WRITE_ANSWER,
@@ -165,7 +165,6 @@ def test_a_bare_number_is_not_a_time(service: QuestionService) -> None:
         "who are you dating",
         "ur dumb",
         "asdfgh",
-        "how much do doctors make",
         "what does a nurse do all day",
         "how much do film producers earn",
         "what does a tv producer make",
@@ -221,6 +220,34 @@ def test_an_answer_about_another_career_offers_to_explore_it(tmp_path: Path) -> 
     assert answer.intent == FALLBACK and answer.other_career
     assert "🔎 Explore Sound Designer" in screen_labels(screen)
     assert "💰 The pay" not in screen_labels(screen)
+
+
+@pytest.mark.parametrize(
+    ("question", "missing", "closest"),
+    [
+        ("how much do doctors make", "Doctor", ["registered-nurse", "environmental-scientist"]),
+        (
+            "what does a plumber do all day",
+            "Plumber",
+            ["electrician", "automotive-service-technician"],
+        ),
+        (
+            "do astronauts earn a lot",
+            "Astronaut",
+            ["environmental-scientist", "software-developer"],
+        ),
+        ("hvac technician salary", "HVAC Technician", ["electrician"]),
+    ],
+)
+def test_a_career_without_a_card_names_the_closest_ones_there_are(
+    question: str, missing: str, closest: list[str]
+) -> None:
+    """In the shipped catalog: questions.yaml's unlisted careers, and related careers."""
+    settings = Settings(_env_file=None, content_dir=CATALOG_DIR)
+    catalog = load_content(settings).questions
+    answer = catalog.answer(question, SLUG)
+    assert answer.intent == FALLBACK and answer.missing_career == missing
+    assert [profile.slug for profile in answer.closest] == closest
 
 
 def test_a_career_that_gets_a_profile_is_answered_instead_of_vetoed(

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from bot.content.models import SLUG_PATTERN, Area
 from bot.content.yaml_source import SourceErrors, read_yaml
 
 IntentName = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,30}$")]
@@ -24,6 +25,20 @@ class Intent(BaseModel):
     sentences_with: list[str] = []
 
 
+class UnlistedCareer(BaseModel):
+    """A career students ask about that the catalog has no card for (yet): the bot says so
+    honestly and names the closest careers it has."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    aliases: list[str] = []
+    area: Area
+    # Slugs of catalog careers, closest first; without them, the careers that list this
+    # one as related, else those of its area.
+    closest: list[Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]] = []
+
+
 class QuestionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -31,6 +46,7 @@ class QuestionSpec(BaseModel):
     spellings: dict[str, str] = {}
     stopwords: list[str] = []
     intents: dict[IntentName, Intent]
+    unlisted_careers: list[UnlistedCareer] = []
 
 
 QUESTIONS_FILE = "questions.yaml"  # in the content directory

@@ -13,6 +13,7 @@ def _answer(profile: Profile) -> Answer:
         moment=profile.day.moments[0],
         sentences=[profile.summary],
         missing_career="Astronaut",
+        closest=[profile],
     )
 
 

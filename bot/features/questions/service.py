@@ -205,6 +205,8 @@ class Answer:
     sentences: list[str] = field(default_factory=list)
     missing_career: str | None = None
     score: float = 0.0
+    # For a career the catalog lacks: the closest careers it has.
+    closest: list[Profile] = field(default_factory=list)
 
     @property
     def answered(self) -> bool:
@@ -217,6 +219,10 @@ TermIndex = dict[str, list[tuple[str, float]]]
 PhraseIndex = dict[str, list[tuple[str, Phrase, float]]]
 
 
+# How many catalog careers an answer about a missing career names.
+CLOSEST_SHOWN = 3
+
+
 class QuestionService:
     """Finds the intent of a question and the profile it is about; built once per content."""
 
@@ -225,8 +231,9 @@ class QuestionService:
         self.catalog = catalog
         self._order = {name: index for index, name in enumerate(spec.intents)}
         self._stopwords = frozenset(spec.stopwords)
-        absent = self._absent(catalog)
-        self.vocabulary = self._vocabulary(spec, catalog, absent)
+        absent = self._absent(catalog, spec)
+        names_of_absent = [name for names in absent.values() for name in names]
+        self.vocabulary = self._vocabulary(spec, catalog, names_of_absent)
         general = {name: self._keys(intent.keywords) for name, intent in spec.intents.items()}
         self._general_terms = self._invert(general)
         self._profile_terms: dict[str, TermIndex] = {}
@@ -246,7 +253,11 @@ class QuestionService:
             [(self._phrase(n), p) for p in catalog for n in self._names(p)],
             key=lambda item: -len(item[0]),
         )
-        self._absent_names = [(self._phrase(title), title) for title in absent]
+        self._absent_names = sorted(
+            [(self._phrase(name), title) for title, names in absent.items() for name in names],
+            key=lambda item: -len(item[0]),
+        )
+        self._closest = {title: self._closest_to(title, spec, catalog) for title in absent}
         common = {term for keywords in general.values() for term in keywords}
         self._moment_words = {
             profile.slug: [
@@ -280,16 +291,33 @@ class QuestionService:
         return [profile.title, *profile.aliases]
 
     @staticmethod
-    def _absent(catalog: Catalog) -> list[str]:
-        """Careers profiles mention as related but the catalog does not have (yet)."""
+    def _absent(catalog: Catalog, spec: QuestionSpec) -> dict[str, list[str]]:
+        """Careers students may name that the catalog does not have (yet), with the names
+        they go by: those profiles mention as related, and the unlisted careers of
+        questions.yaml."""
         present = {profile.slug for profile in catalog}
         titles = {profile.title.lower() for profile in catalog}
-        absent: dict[str, None] = {}
+        absent: dict[str, list[str]] = {}
         for profile in catalog:
             for related in profile.related:
                 if related.slug not in present and related.title.lower() not in titles:
-                    absent[related.title] = None
-        return list(absent)
+                    absent.setdefault(related.title, [related.title])
+        for unlisted in spec.unlisted_careers:
+            if unlisted.title.lower() not in titles:
+                names = absent.setdefault(unlisted.title, [unlisted.title])
+                names.extend(alias for alias in unlisted.aliases if alias not in names)
+        return absent
+
+    @staticmethod
+    def _closest_to(title: str, spec: QuestionSpec, catalog: Catalog) -> list[Profile]:
+        unlisted = next((u for u in spec.unlisted_careers if u.title == title), None)
+        found = [p for slug in (unlisted.closest if unlisted else []) if (p := catalog.get(slug))]
+        if not found:
+            key = title.lower()
+            found = [p for p in catalog if any(r.title.lower() == key for r in p.related)]
+        if not found and unlisted is not None:
+            found = [p for p in catalog.by_area if p.area == unlisted.area]
+        return found[:CLOSEST_SHOWN]
 
     def _phrase(self, text: str) -> Phrase:
         return tuple(
@@ -330,7 +358,8 @@ class QuestionService:
         other = named is not None and home is not None and named.slug != home.slug
         missing = None if named else self._missing_career(tokens)
         if missing is not None or profile is None:
-            return Answer(FALLBACK, profile, missing_career=missing)
+            closest = self._closest.get(missing, []) if missing else []
+            return Answer(FALLBACK, profile, missing_career=missing, closest=closest)
         scores = self._scores(tokens, profile)
         times = _clock_times(question)
         clock = next((m for m in profile.day.moments if m.time in times), None)
