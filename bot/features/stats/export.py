@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -23,6 +23,7 @@ from bot.db.models import (
     ChecklistAnswer,
     ChecklistAttempt,
     Cohort,
+    Event,
     Project,
     ProjectEntry,
     ProjectStepDone,
@@ -37,6 +38,7 @@ COLUMNS = (
     "student",
     "cohort",
     "career",
+    "careers_explored",
     "joined",
     "last_active",
     "explored_tour",
@@ -72,6 +74,7 @@ class ExportRow:
     student: str
     cohort: str
     career: str
+    careers_explored: str  # every career the student explored: slugs, sorted, space-separated
     joined: str
     last_active: str
     explored_tour: str
@@ -210,11 +213,29 @@ class ExportService:
             .group_by(Project.student_id)
             .subquery()
         )
+        # As /stats counts them: any event of the career, or the student's current career.
+        touched = union(
+            select(Event.student_id.label("student_id"), Event.career.label("career")).where(
+                Event.career.is_not(None), scope.rows_of(Event.student_id)
+            ),
+            select(Student.id, Student.career).where(
+                Student.career.is_not(None), *scope.students()
+            ),
+        ).subquery()
+        explored = (
+            select(
+                touched.c.student_id,
+                func.aggregate_strings(touched.c.career, " ").label("careers"),
+            )
+            .group_by(touched.c.student_id)
+            .subquery()
+        )
         query = (
             select(
                 Student.id,
                 Cohort.name,
                 Student.career,
+                explored.c.careers,
                 Student.first_seen,
                 Student.last_seen,
                 Student.explored_at,
@@ -226,6 +247,7 @@ class ExportService:
                 func.coalesce(iterations.c.logged, 0),
             )
             .outerjoin(Cohort, Cohort.id == Student.cohort_id)
+            .outerjoin(explored, explored.c.student_id == Student.id)
             .outerjoin(finished, finished.c.student_id == Student.id)
             .outerjoin(fit_yes, fit_yes.c.attempt_id == finished.c.latest)
             .outerjoin(projects, projects.c.student_id == Student.id)
@@ -242,6 +264,7 @@ class ExportService:
             student_id,
             cohort,
             career,
+            careers,
             first_seen,
             last_seen,
             explored_at,
@@ -256,6 +279,8 @@ class ExportService:
             student=pseudonym(student_id, key),
             cohort=cohort or "",
             career=career or "",
+            # The database joins them in no set order.
+            careers_explored=" ".join(sorted((careers or "").split())),
             joined=_day(first_seen),
             last_active=_day(last_seen),
             explored_tour=_flag(explored_at),

@@ -3,6 +3,10 @@
 Nothing here loads one row per student into Python: every number is a COUNT or SUM that the
 database works out, grouped at most by cohort, career, dialog node, intent or day.
 
+A student may explore several careers, each with its own checklist attempts and project: the
+funnel per career counts a student under every career they touched, while the funnels per
+cohort and overall count each student once.
+
 Leads see aggregates of their own cohorts only (see scope), and every number of students they
 are shown goes through `count_for` (see report).
 """
@@ -12,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.catalog import Catalog
@@ -39,6 +43,7 @@ from bot.features.stats.report import (
     count_for,
 )
 from bot.features.stats.scope import Scope, resolve_scope
+from bot.features.tour.service import ENTRY_NODES
 from bot.services.roles import Viewer
 
 CHART_DAYS = 30  # the daily-active chart covers the period, at most this many days
@@ -90,7 +95,7 @@ class StatsService:
         total = _add(groups.values())
         funnel = _funnel(total, shown)
         cohorts, more = await self._cohorts(session, scope, groups, shown)
-        careers = self._careers(groups, shown)
+        careers = self._careers(await self._career_funnels(session, started), groups, shown)
         return StatsReport(
             exact=exact,
             cohort_id=scope.cohort.id if scope.cohort else None,
@@ -198,20 +203,90 @@ class StatsService:
             result.append(Group(None, None, _funnel(totals[None], shown)))
         return result, max(0, len(busiest) - len(listed))
 
+    async def _career_funnels(
+        self, session: AsyncSession, started: list[ColumnElement[bool]]
+    ) -> dict[str, list[int]]:
+        """The funnel per career of the students started in the period: a student counts
+        under every career they touched (an event of it, or their current career), and the
+        later steps are that career's tour views, finished attempts and project."""
+        in_period = select(Student.id).where(*started)
+        # The same test that sets Student.explored_at, per career: a view beyond the entry
+        # screens while on that career.
+        toured = case(
+            (and_(Event.kind == "view", Event.name.not_in(sorted(ENTRY_NODES))), 1), else_=0
+        )
+        from_events = (
+            select(
+                Event.student_id.label("student_id"),
+                Event.career.label("career"),
+                func.max(toured).label("toured"),
+            )
+            .where(Event.career.is_not(None), Event.student_id.in_(in_period))
+            .group_by(Event.student_id, Event.career)
+        )
+        # Their current career too, should an older row have no event of it.
+        current = select(Student.id, Student.career, literal(0)).where(
+            Student.career.is_not(None), *started
+        )
+        pairs = union_all(from_events, current).subquery()
+        per_student = (
+            select(pairs.c.career.label("career"), func.max(pairs.c.toured).label("toured"))
+            .group_by(pairs.c.student_id, pairs.c.career)
+            .subquery()
+        )
+        funnels: dict[str, list[int]] = {}
+
+        def add(rows: Any, offset: int) -> None:
+            for career, *values in rows:
+                slot = funnels.setdefault(career, [0, 0, 0, 0, 0])
+                for index, value in enumerate(values):
+                    slot[offset + index] = int(value or 0)
+
+        touched = select(
+            per_student.c.career, func.count(), func.sum(per_student.c.toured)
+        ).group_by(per_student.c.career)
+        add(await session.execute(touched), 0)
+        checklist = (
+            select(ChecklistAttempt.career, func.count(func.distinct(ChecklistAttempt.student_id)))
+            .where(
+                ChecklistAttempt.finished_at.is_not(None),
+                ChecklistAttempt.student_id.in_(in_period),
+            )
+            .group_by(ChecklistAttempt.career)
+        )
+        add(await session.execute(checklist), 2)
+        # One project per student and career: no DISTINCT needed.
+        projects = (
+            select(Project.career, func.count(), func.count(Project.finished_at))
+            .where(Project.student_id.in_(in_period))
+            .group_by(Project.career)
+        )
+        add(await session.execute(projects), 3)
+        return funnels
+
     def _careers(
-        self, groups: dict[tuple[int | None, str | None], tuple[int, ...]], shown: Shown
+        self,
+        funnels: dict[str, list[int]],
+        groups: dict[tuple[int | None, str | None], tuple[int, ...]],
+        shown: Shown,
     ) -> list[Group]:
-        per_career: dict[str | None, list[tuple[int, ...]]] = {}
-        for (_cohort, career), values in groups.items():
-            per_career.setdefault(career, []).append(values)
-        totals = {career: _add(values) for career, values in per_career.items()}
-        order = sorted(totals, key=lambda career: (career is None, -totals[career][0], career))
-        result = []
-        for career in order:
+        """The careers students explored, most explored first, then by title; students with
+        no career yet last.
+
+        Careers whose count a lead sees as "<5" are ordered by title alone, after the
+        others: ordering them by their hidden counts would tell which of them is bigger.
+        """
+        listed = []
+        for career, values in funnels.items():
             profile = self.catalog.get(career)
+            # A career removed from the catalog still has its students: shown by its slug.
             name = profile.title if profile else career
-            result.append(Group(None, name, _funnel(totals[career], shown)))
-        return result
+            listed.append(Group(None, name, _funnel(tuple(values), shown)))
+        listed.sort(key=lambda group: (-(group.funnel.started.exact or 0), group.name or ""))
+        none = _add(values for (_cohort, career), values in groups.items() if career is None)
+        if none[0]:
+            listed.append(Group(None, None, _funnel(none, shown)))
+        return listed
 
     async def _active(
         self, session: AsyncSession, scope: Scope, now: datetime, shown: Shown

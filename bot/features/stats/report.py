@@ -84,7 +84,10 @@ class Funnel:
 
 @dataclass(frozen=True)
 class Group:
-    """A funnel of one cohort or career. `name` None: no cohort / no career chosen."""
+    """A funnel of one cohort or career. `name` None: no cohort / no career chosen.
+
+    A career's funnel starts with the students who explored it: one student may count under
+    several careers."""
 
     id: int | None
     name: str | None
@@ -167,6 +170,11 @@ def sample_report(exact: bool = False) -> StatsReport:
             Group(None, None, Funnel(shown(0), shown(0), shown(0), shown(0), shown(0))),
         ],
         cohorts_more=1,
-        careers=[Group(None, "A career", funnel), Group(None, None, funnel)],
+        careers=[
+            Group(None, "A career", funnel),
+            Group(None, "Another career", Funnel(shown(9), shown(7), shown(3), shown(1), shown(0))),
+            Group(None, "a-removed-career", Funnel(*(shown(1) for _ in range(5)))),
+            Group(None, None, Funnel(shown(2), shown(0), shown(0), shown(0), shown(0))),
+        ],
         daily=[Day(now.date() - timedelta(days=n), shown(n % 9)) for n in range(29, -1, -1)],
     )
