@@ -8,18 +8,24 @@ The expected numbers come from what the students did in the test, not from the c
 import csv
 import io
 import re
+import shutil
 import subprocess
 import threading
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from matplotlib.text import Text
 from sqlalchemy import delete, event, func, select
 from sqlalchemy.exc import OperationalError
 
+from bot.app import load_content
+from bot.config import Settings
 from bot.content.models import Profile
+from bot.db.engine import Database
 from bot.db.models import ActiveDay, Cohort, Event, Secret, Staff, Student, utcnow
 from bot.features.stats.charts import build_figure, render_chart
 from bot.features.stats.export import COLUMNS, ExportRow, pseudonym, write_csv
@@ -36,14 +42,17 @@ from bot.features.stats.report import (
 from bot.services.roles import Role, Viewer
 from bot.services.secrets import PSEUDONYM_KEY
 from bot.standin.conversation import Reply
+from bot.standin.telegram import FakeTelegram
 from tests.cli_support import clean_env, run_careerbot
-from tests.conftest import BotHarness
+from tests.conftest import BotHarness, start_bot
 from tests.feature_support import (
     CHECKLIST_BUTTON,
     DIALOGS,
+    SLUG,
     assert_no_error,
     count,
     do_steps,
+    open_checklist,
     profile_of,
     start_project,
     statements_run,
@@ -630,3 +639,188 @@ def test_the_chart_never_draws_a_hidden_number() -> None:
     assert any("<5" in text for text in drawn if "not shown" in text)  # the daily legend
     assert render_chart(report).startswith(b"\x89PNG")
     assert render_chart(sample_report(exact=True)).startswith(b"\x89PNG")
+
+
+# Several careers: students switch, and each career keeps its own checklist and project.
+
+SOUND = "sound-designer"
+SOUND_TITLE = "Sound Designer"
+MUSIC_TITLE = "Music Producer"
+OTHER_CAREERS = "🔄 Other careers"
+
+
+@dataclass(frozen=True)
+class Journey:
+    """What one student does across careers: (title, what they do there), in order.
+
+    "menu": only the career's menu; "tour": opens its checklist screen; "checklist": takes
+    the checklist to the end; "project": starts the project and does its five steps."""
+
+    telegram_id: int
+    name: str
+    cohort: bool
+    careers: tuple[tuple[str, str], ...] = ()
+
+
+JOURNEYS = [
+    Journey(7_300_000_001, "Ines", True, ((MUSIC_TITLE, "checklist"), (SOUND_TITLE, "project"))),
+    Journey(7_300_000_002, "Hal", True, ((MUSIC_TITLE, "menu"),)),
+    Journey(7_300_000_003, "Gus", True, ((SOUND_TITLE, "checklist"),)),
+    Journey(7_300_000_004, "Fay", True),  # never chooses a career
+    Journey(7_300_000_005, "Eli", True, ((MUSIC_TITLE, "tour"), (SOUND_TITLE, "tour"))),
+    Journey(7_300_000_006, "Dot", True, ((MUSIC_TITLE, "tour"),)),
+    Journey(7_300_000_007, "Cal", True, ((SOUND_TITLE, "menu"),)),
+    Journey(7_300_000_008, "Bea", True, ((SOUND_TITLE, "tour"),)),
+    Journey(7_300_000_009, "Abe", False, ((SOUND_TITLE, "tour"),)),
+]
+MIXED_CODE = "codeMIXEDMIXED12"
+
+
+@pytest.fixture
+async def careers_harness(
+    tmp_path: Path, settings: Settings, database: Database
+) -> AsyncIterator[BotHarness]:
+    """The shipped content plus a second career copied from the first under another slug
+    and title (same 4 + 3 signs, same five steps)."""
+    content_dir = tmp_path / "content"
+    shutil.copytree(settings.content_dir, content_dir)
+    careers_dir = content_dir / "careers"
+    template = yaml.safe_load((careers_dir / f"{SLUG}.yaml").read_text("utf-8"))
+    second = {**template, "title": SOUND_TITLE, "aliases": [], "keywords": {}}
+    text = yaml.safe_dump(second, allow_unicode=True, sort_keys=False)
+    (careers_dir / f"{SOUND}.yaml").write_text(text, "utf-8")
+    content = load_content(
+        Settings(_env_file=None, content_dir=content_dir, dialogs_dir=settings.dialogs_dir)
+    )
+    running = await start_bot(settings, content, FakeTelegram())
+    yield running
+    await running.stop()
+
+
+async def travel(harness: BotHarness, journey: Journey) -> None:
+    student = harness.user(journey.telegram_id, journey.name)
+    replies = await student.send(f"/start {MIXED_CODE}" if journey.cohort else "/start")
+    assert_no_error(replies)
+    for number, (title, doing) in enumerate(journey.careers):
+        if number:
+            await student.send("/start")
+            assert_no_error(await student.press(OTHER_CAREERS))
+        assert_no_error(await student.press(title))
+        profile = next(found for found in harness.content.catalog if found.title == title)
+        if doing == "tour":
+            assert_no_error(await open_checklist(student))
+        elif doing == "checklist":
+            assert_no_error(await take_checklist(student, ("yes",) * 7))
+        elif doing == "project":
+            await start_project(student, profile)
+            await do_steps(student, profile, len(profile.project.steps))
+
+
+@pytest.fixture
+async def careers_world(careers_harness: BotHarness) -> int:
+    """Lead A's cohort of eight (and one student in no cohort), across two careers."""
+    slugs = sorted(profile.slug for profile in careers_harness.content.catalog)
+    assert slugs == [SLUG, SOUND]
+    await add_lead(careers_harness, LEAD_A, "Lead A")
+    cohort = await add_cohort(careers_harness, "Class M", MIXED_CODE, LEAD_A)
+    for journey in JOURNEYS:
+        await travel(careers_harness, journey)
+    return cohort
+
+
+def career_lines(found: list[str]) -> list[str]:
+    """The lines of the "By career" section, as shown."""
+    start = next(i for i, line in enumerate(found) if line.startswith("By career"))
+    return [line for line in found[start + 2 :] if "→" in line]
+
+
+async def test_careers_per_career_explored_for_an_admin(
+    careers_harness: BotHarness, careers_world: int
+) -> None:
+    admin = careers_harness.user(ADMIN, "Ada")
+    replies = await admin.send("/stats")
+    assert_no_error(replies)
+    found = lines(replies)
+    # Each student once in the overall funnel and per cohort…
+    assert "Started: 9" in found
+    assert "Class M: 8 → 5 → 2 → 1 → 1" in found
+    # …and under every career they explored: Ines and Eli under both. Sound Designer has
+    # more students, so it comes first though its title sorts second.
+    assert career_lines(found) == [
+        "Sound Designer: 6 → 5 → 1 → 1 → 1",
+        "Music Producer: 4 → 3 → 1 → 0 → 0",
+        "No career chosen: 1 → 0 → 0 → 0 → 0",
+    ]
+    # One cohort, through its 📊 button: Abe (no cohort) is not in it.
+    replies = await admin.press("📊 Class M")
+    assert_no_error(replies)
+    found = lines(replies)
+    assert found[0] == "📊 Stats · Class M"
+    assert career_lines(found) == [
+        "Sound Designer: 5 → 4 → 1 → 1 → 1",
+        "Music Producer: 4 → 3 → 1 → 0 → 0",
+        "No career chosen: 1 → 0 → 0 → 0 → 0",
+    ]
+    # A career that left the catalog still counts its students, under its slug.
+    ids = await internal_ids(careers_harness)
+    async with careers_harness.database.session_factory() as session:
+        hal = ids[JOURNEYS[1].telegram_id]
+        session.add(Event(student_id=hal, kind="view", name="work", career="retired-career"))
+        await session.commit()
+    found = lines(await admin.send("/stats"))
+    assert career_lines(found)[2:] == [
+        "retired-career: 1 → 1 → 0 → 0 → 0",
+        "No career chosen: 1 → 0 → 0 → 0 → 0",
+    ]
+
+
+async def test_careers_explored_by_a_lead_hide_small_numbers(
+    careers_harness: BotHarness, careers_world: int
+) -> None:
+    lead = careers_harness.user(LEAD_A, "Lea")
+    for replies in (await lead.send("/stats"), await lead.press("📊 Class M")):
+        assert_no_error(replies)
+        found = lines(replies)
+        # Hidden careers come after the shown ones, by title: never by their hidden count.
+        assert career_lines(found) == [
+            "Sound Designer: 5 → <5 → <5 → <5 → <5",
+            "Music Producer: <5 → <5 → <5 → <5 → <5",
+            "No career chosen: <5 → <5 → <5 → <5 → <5",
+        ], found
+        assert "Started: 8" in found
+
+
+async def test_export_lists_the_careers_each_student_explored(
+    careers_harness: BotHarness, careers_world: int
+) -> None:
+    replies = await careers_harness.user(ADMIN, "Ada").send("/export")
+    assert_no_error(replies)
+    ((_, upload),) = documents(replies, careers_harness)
+    rows = csv_rows(upload)
+    assert list(rows[0]) == list(COLUMNS) and len(rows) == len(JOURNEYS)
+    ids = await internal_ids(careers_harness)
+    key = await stored_key(careers_harness)
+    by_student = {row["student"]: row for row in rows}
+    explored = {
+        journey.name: by_student[pseudonym(ids[journey.telegram_id], key)]["careers_explored"]
+        for journey in JOURNEYS
+    }
+    assert explored == {
+        "Ines": f"{SLUG} {SOUND}",
+        "Hal": SLUG,
+        "Gus": SOUND,
+        "Fay": "",
+        "Eli": f"{SLUG} {SOUND}",
+        "Dot": SLUG,
+        "Cal": SOUND,
+        "Bea": SOUND,
+        "Abe": SOUND,
+    }
+    ines = by_student[pseudonym(ids[JOURNEYS[0].telegram_id], key)]
+    assert ines["career"] == SOUND  # where she is now
+    # The lead's export: their cohort only.
+    replies = await careers_harness.user(LEAD_A, "Lea").send("/export")
+    ((_, upload),) = documents(replies, careers_harness)
+    lead_rows = csv_rows(upload)
+    assert len(lead_rows) == 8
+    assert sorted(row["careers_explored"] for row in lead_rows).count(f"{SLUG} {SOUND}") == 2
