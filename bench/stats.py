@@ -7,8 +7,10 @@ Seeds a fresh SQLite file and a fresh PostgreSQL database (created on 127.0.0.1:
 the `test` admin database, dropped at the end unless --keep), both migrated to head, with the
 same generated data: students over the last 180 days, most in cohorts of ~35 under 100 leads,
 with events, active days, checklist attempts and answers, projects with steps, notes and
-iterations, and unanswered questions. Bulk inserts: executemany in one transaction on
-SQLite, COPY on PostgreSQL. Then times, per database, for an admin and for a lead:
+iterations, and unanswered questions. The catalog has --careers careers (default 14, as the
+catalog is planned: copies of the shipped profile under other slugs); a student explores one
+to three of them, each with its own attempts and project. Bulk inserts: executemany in one
+transaction on SQLite, COPY on PostgreSQL. Then times, per database, for an admin and for a lead:
 
 - `report`: StatsService.report alone, in a session of its own (30 days, then all time);
 - `/stats`: the command end to end through the real Dispatcher (build_dispatcher, the
@@ -23,6 +25,7 @@ behind it. Prints a table and exits 1 when a median is over the 2 s target.
 import argparse
 import asyncio
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -36,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import yaml
 
 from bot.app import (
     Content,
@@ -45,6 +49,7 @@ from bot.app import (
     load_content,
 )
 from bot.config import Settings
+from bot.content.models import Profile
 from bot.db.engine import Database
 from bot.db.migrate import upgrade
 from bot.features.stats.handlers import preload_charts
@@ -147,13 +152,37 @@ class Ids:
         return self.next[table]
 
 
+def bench_content(careers: int, workdir: Path) -> Content:
+    """The shipped content, with copies of its first profile as careers 2…`careers`: the
+    catalog the stats are read against (titles for "By career" come from it)."""
+    shipped = Settings(_env_file=None)
+    if careers <= 1:
+        return load_content(shipped)
+    content_dir = workdir / "content"
+    shutil.copytree(shipped.content_dir, content_dir)
+    careers_dir = content_dir / "careers"
+    template_file = sorted(careers_dir.glob("*.yaml"))[0]
+    template = yaml.safe_load(template_file.read_text("utf-8"))
+    for number in range(2, careers + 1):
+        profile = {**template, "title": f"Career {number}", "aliases": [], "keywords": {}}
+        text = yaml.safe_dump(profile, allow_unicode=True, sort_keys=False)
+        (careers_dir / f"career-{number}.yaml").write_text(text, "utf-8")
+    return load_content(
+        Settings(_env_file=None, content_dir=content_dir, dialogs_dir=shipped.dialogs_dir)
+    )
+
+
 def generate(content: Content, students: int, events: int, now: datetime, seed: int) -> Data:
-    """Deterministic, roughly realistic usage: most students stop early, some go far."""
+    """Deterministic, roughly realistic usage: most students stop early, some go far.
+
+    Careers are picked by popularity (the first in the catalog most often); a third of the
+    students who pick one go on to a second, and some to a third. Their events carry the
+    career they were on at the time, as the bot records them.
+    """
     rng = random.Random(seed)
-    profile = next(iter(content.catalog))
-    slug = profile.slug
-    signs = len(profile.checklist.fits) + len(profile.checklist.misfits)
-    steps = profile.project.steps
+    profiles = list(content.catalog)
+    popularity = [1 / (rank + 1) for rank in range(len(profiles))]
+    slug = profiles[0].slug
     intents = list(content.questions.spec.intents)
     tour_nodes = ["menu", "work", "day", "suits", "numbers", "outlook", "right_now", "sources"]
     tour_nodes += ["related", "checklist", "checklist_question", "checklist_result", "project"]
@@ -195,7 +224,14 @@ def generate(content: Content, students: int, events: int, now: datetime, seed: 
                 for _ in range(min(12, int(rng.expovariate(1 / 3))))
             ]
         )
-        career = slug if rng.random() < 0.95 else None
+        explored_careers: list[Profile] = []
+        if rng.random() < 0.95:
+            wanted = 1 + (rng.random() < 0.33) + (rng.random() < 0.1)
+            while len(explored_careers) < min(wanted, len(profiles)):
+                pick = rng.choices(profiles, popularity)[0]
+                if pick not in explored_careers:
+                    explored_careers.append(pick)
+        career = explored_careers[-1].slug if explored_careers else None
         explored = career is not None and rng.random() < 0.85
         cohort_id = rng.randint(1, cohort_count) if rng.random() < IN_COHORT else None
         node = rng.choices(tour_nodes, node_weights)[0] if explored else "menu"
@@ -229,46 +265,79 @@ def generate(content: Content, students: int, events: int, now: datetime, seed: 
         for day in sorted({moment.date() for moment in times} | {last_seen.date()}):
             data.add("active_days", (student_id, day))
 
-        checklist_finished = False
-        if explored and career and rng.random() < 0.5:
-            started = rng.choice(sessions)
-            checklist_finished = rng.random() < 0.7
-            answered = signs if checklist_finished else rng.randint(0, signs - 1)
-            finished_at = started + timedelta(minutes=3) if checklist_finished else None
-            attempt_id = ids("checklist_attempts")
-            row = (attempt_id, student_id, career, answered, started, finished_at)
-            data.add("checklist_attempts", row)
-            for index in range(answered):
-                answer = rng.choices(("yes", "unsure", "no"), (5, 2, 3))[0]
-                when = started + timedelta(seconds=20 * (index + 1))
-                data.add(
-                    "checklist_answers", (ids("checklist_answers"), attempt_id, index, answer, when)
-                )
-        chance = 0.45 if checklist_finished else 0.05
-        if explored and career and rng.random() < chance:
-            started = rng.choice(sessions)
-            finished = rng.random() < 0.3
-            done = len(steps) if finished else rng.randint(0, len(steps) - 1)
-            project_id = ids("projects")
-            finished_at = started + timedelta(days=2) if finished else None
-            row = (project_id, student_id, career, started, started, finished_at, False, None)
-            data.add("projects", row)
-            for position, project_step in enumerate(steps[: done + 1]):
-                when = started + timedelta(hours=position)
-                if position < done:
+        # Each career explored keeps its own attempt and project.
+        for profile in explored_careers:
+            signs = len(profile.checklist.fits) + len(profile.checklist.misfits)
+            steps = profile.project.steps
+            checklist_finished = False
+            if explored and career and rng.random() < 0.5:
+                started = rng.choice(sessions)
+                checklist_finished = rng.random() < 0.7
+                answered = signs if checklist_finished else rng.randint(0, signs - 1)
+                finished_at = started + timedelta(minutes=3) if checklist_finished else None
+                attempt_id = ids("checklist_attempts")
+                row = (attempt_id, student_id, profile.slug, answered, started, finished_at)
+                data.add("checklist_attempts", row)
+                for index in range(answered):
+                    answer = rng.choices(("yes", "unsure", "no"), (5, 2, 3))[0]
+                    when = started + timedelta(seconds=20 * (index + 1))
                     data.add(
-                        "project_steps_done",
-                        (ids("project_steps_done"), project_id, project_step.id, when),
+                        "checklist_answers",
+                        (ids("checklist_answers"), attempt_id, index, answer, when),
                     )
-                if project_step.repeatable:
-                    for seq in range(1, rng.randint(1, 4) + 1):
-                        row = (ids("project_entries"), project_id, project_step.id, seq, None, when)
+            chance = 0.45 if checklist_finished else 0.05
+            if explored and career and rng.random() < chance:
+                started = rng.choice(sessions)
+                finished = rng.random() < 0.3
+                done = len(steps) if finished else rng.randint(0, len(steps) - 1)
+                project_id = ids("projects")
+                finished_at = started + timedelta(days=2) if finished else None
+                row = (
+                    project_id,
+                    student_id,
+                    profile.slug,
+                    started,
+                    started,
+                    finished_at,
+                    False,
+                    None,
+                )
+                data.add("projects", row)
+                for position, project_step in enumerate(steps[: done + 1]):
+                    when = started + timedelta(hours=position)
+                    if position < done:
+                        data.add(
+                            "project_steps_done",
+                            (ids("project_steps_done"), project_id, project_step.id, when),
+                        )
+                    if project_step.repeatable:
+                        for seq in range(1, rng.randint(1, 4) + 1):
+                            row = (
+                                ids("project_entries"),
+                                project_id,
+                                project_step.id,
+                                seq,
+                                None,
+                                when,
+                            )
+                            data.add("project_entries", row)
+                    elif project_step.note_prompt and position < done:
+                        row = (
+                            ids("project_entries"),
+                            project_id,
+                            project_step.id,
+                            1,
+                            "my note",
+                            when,
+                        )
                         data.add("project_entries", row)
-                elif project_step.note_prompt and position < done:
-                    row = (ids("project_entries"), project_id, project_step.id, 1, "my note", when)
-                    data.add("project_entries", row)
 
-        for moment in times:
+        steps = (explored_careers[0] if explored_careers else profiles[0]).project.steps
+        for position, moment in enumerate(times):
+            # The career the student was on then: their careers in turn over their events.
+            on = None
+            if explored_careers:
+                on = explored_careers[position * len(explored_careers) // len(times)].slug
             roll = rng.random()
             if roll < 0.70:
                 kind, name = "view", rng.choices(tour_nodes, node_weights)[0]
@@ -276,7 +345,7 @@ def generate(content: Content, students: int, events: int, now: datetime, seed: 
                 kind, name = "question", rng.choice(intents)
                 if name == "unknown":
                     text = rng.choice(UNANSWERED_TEXTS)
-                    row = (ids("unanswered_questions"), student_id, career, text, moment)
+                    row = (ids("unanswered_questions"), student_id, on, text, moment)
                     data.add("unanswered_questions", row)
             elif roll < 0.88:
                 kind, name = "command", rng.choice(("start", "menu", "help", "progress"))
@@ -286,7 +355,7 @@ def generate(content: Content, students: int, events: int, now: datetime, seed: 
                 kind, name = "checklist", rng.choice(("start", "finish"))
             else:
                 kind, name = "project", rng.choice(("start", "finish"))
-            data.add("events", (ids("events"), student_id, kind, name, career, moment))
+            data.add("events", (ids("events"), student_id, kind, name, on, moment))
     return data
 
 
@@ -496,9 +565,14 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sqlite", type=Path, help="the SQLite file (default: a temp file)")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--careers", type=int, default=14, help="careers in the catalog")
     args = parser.parse_args(argv)
 
-    content = load_content(Settings(_env_file=None))
+    content_dir = Path(tempfile.mkdtemp(prefix="careerbot-bench-content-"))
+    try:
+        content = bench_content(args.careers, content_dir)
+    finally:
+        shutil.rmtree(content_dir)
     now = datetime.now(UTC)
     start = time.perf_counter()
     data = generate(content, args.students, args.events, now, args.seed)
