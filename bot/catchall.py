@@ -19,7 +19,7 @@ from aiogram.types import (
 )
 
 from bot.engine.callbacks import NodeCallback
-from bot.features.tour.contract import HOME_NODE
+from bot.features.tour.nodes import HOME_NODE
 from bot.features.tour.service import TourService
 from bot.filters import PrivateChat, SlashCommand
 from bot.outage import is_service_unavailable

@@ -13,7 +13,7 @@ from bot.app import Content, load_content
 from bot.config import Settings
 from bot.db.engine import Database
 from bot.db.models import Event, Student
-from bot.features.tour.contract import CAREER_LIST_NODE
+from bot.features.tour.nodes import CAREER_LIST_NODE
 from bot.standin.telegram import FakeTelegram
 from tests.conftest import BotHarness, start_bot
 from tests.tour_support import (

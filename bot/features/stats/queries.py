@@ -43,7 +43,7 @@ from bot.features.stats.report import (
     count_for,
 )
 from bot.features.stats.scope import Scope, resolve_scope
-from bot.features.tour.service import ENTRY_NODES
+from bot.features.tour.nodes import ENTRY_NODES
 from bot.services.roles import Viewer
 
 CHART_DAYS = 30  # the daily-active chart covers the period, at most this many days

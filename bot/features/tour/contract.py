@@ -2,9 +2,8 @@
 
 from bot.engine.dialogs import Contract
 from bot.features.tour.compare import compare
+from bot.features.tour.nodes import CAREER_LIST_NODE, HOME_NODE
 
-CAREER_LIST_NODE = "careers"
-HOME_NODE = "menu"
 CHOOSE_CAREER = "career"
 # Opens a node chosen at run time (an announcement's button).
 OPEN = "open"

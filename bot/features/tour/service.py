@@ -12,12 +12,9 @@ from bot.db.models import Student, utcnow
 from bot.db.rows import write_columns
 from bot.engine.dialogs import Dialogs, Screen
 from bot.features.feature import Getter
-from bot.features.tour.contract import CAREER_LIST_NODE, HOME_NODE
+from bot.features.tour.nodes import CAREER_LIST_NODE, ENTRY_NODES, HOME_NODE
 from bot.services.roles import role_of
 from bot.services.students import record_event
-
-# Opening anything beyond these counts as exploring the tour (a step of the stats funnel).
-ENTRY_NODES = frozenset({CAREER_LIST_NODE, HOME_NODE, "help", "privacy"})
 
 
 @dataclass(frozen=True)
