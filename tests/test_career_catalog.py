@@ -10,6 +10,7 @@ import yaml
 
 from bot.app import load_content
 from bot.config import Settings
+from bot.content.models import AREAS
 from bot.db.engine import Database
 from bot.standin.telegram import FakeTelegram
 from tests.conftest import CATALOG_DIR, BotHarness, start_bot
@@ -162,3 +163,37 @@ async def test_switching_careers_keeps_each_careers_progress(catalog: BotHarness
     assert f"Your progress · {PROFILE['title']}" in text
     assert "Next: " in text  # the project started before the switch is still there
     assert f"• {SECOND['title']}: checklist not taken · project not started" in text
+
+
+@pytest.fixture
+async def shipped(database_url: str, database: Database) -> AsyncIterator[BotHarness]:
+    """The bot with the whole shipped catalog."""
+    settings = Settings(_env_file=None, content_dir=CATALOG_DIR, database_url=database_url)
+    running = await start_bot(settings, load_content(settings), FakeTelegram())
+    yield running
+    await running.stop()
+
+
+async def test_every_shipped_career_is_reached_from_the_career_list(shipped: BotHarness) -> None:
+    """The walk a new student can make: the list, each career, each part of its tour."""
+    catalog = load_content(Settings(_env_file=None, content_dir=CATALOG_DIR)).catalog
+    assert len(catalog) >= 12
+    assert {profile.area for profile in catalog} == set(AREAS)
+    sam = shipped.user()
+    replies = await sam.send("/start")
+    assert_no_error(replies)
+    assert sorted(sam.current_labels()) == sorted(profile.title for profile in catalog)
+    for profile in catalog.by_area:
+        replies = await sam.press(profile.title)
+        assert_no_error(replies)
+        assert plain(screen(sam)).splitlines()[0] == profile.title
+        sections = [b for b in sam.current_buttons() if b.data.startswith("n:")]
+        for button in sections:
+            if button.data == "n:careers":
+                continue
+            replies = await sam.press_data(button.data)
+            assert_no_error(replies)
+            text = plain(screen(sam))
+            assert "None" not in text.split() and "{{" not in text
+            await sam.press_data("n:menu")
+        await sam.press(OTHER_CAREERS)
