@@ -249,10 +249,13 @@ class QuestionService:
                 if phrase:
                     self._phrases[phrase[0]].append((name, phrase, weight))
         # Longest names first, so a two-word title wins over a one-word alias inside it.
-        self._career_names = sorted(
-            [(self._phrase(n), p) for p in catalog for n in self._names(p)],
-            key=lambda item: -len(item[0]),
-        )
+        by_name: dict[Phrase, list[Profile]] = defaultdict(list)
+        for profile in catalog:
+            for name in self._names(profile):
+                phrase = self._phrase(name)
+                if profile not in by_name[phrase]:
+                    by_name[phrase].append(profile)
+        self._career_names = sorted(by_name.items(), key=lambda item: -len(item[0]))
         self._absent_names = sorted(
             [(self._phrase(name), title) for title, names in absent.items() for name in names],
             key=lambda item: -len(item[0]),
@@ -353,7 +356,7 @@ class QuestionService:
             self.vocabulary.canonical(token) for token in tokenize(question, self.spec.spellings)
         ]
         home = self.catalog.get(career) or self.catalog.only()
-        tokens, named = self._name_careers(tokens)
+        tokens, named = self._name_careers(tokens, home)
         profile = named or home
         other = named is not None and home is not None and named.slug != home.slug
         missing = None if named else self._missing_career(tokens)
@@ -383,14 +386,17 @@ class QuestionService:
             score=score,
         )
 
-    def _name_careers(self, tokens: list[str]) -> tuple[list[str], Profile | None]:
-        """Replaces each career name with CAREER_WORD; the career named with most words."""
+    def _name_careers(
+        self, tokens: list[str], home: Profile | None
+    ) -> tuple[list[str], Profile | None]:
+        """Replaces each career name with CAREER_WORD; the career named with most words. A
+        name two careers share (an alias of both) means the student's own career when it is one."""
         named: Profile | None = None
-        for name, profile in self._career_names:
+        for name, profiles in self._career_names:
             start = _find(tokens, name)
             while start is not None:
                 tokens = [*tokens[:start], CAREER_WORD, *tokens[start + len(name) :]]
-                named = named or profile
+                named = named or (home if home in profiles else profiles[0])
                 start = _find(tokens, name)
         return tokens, named
 
