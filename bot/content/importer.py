@@ -8,7 +8,7 @@ part and keeps the rest, so a card can be re-exported and re-imported at any tim
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,42 +23,12 @@ CARDS_DIR = "cards"
 CAREERS_DIR = "careers"
 WIDTH = 92  # of the hand-written profiles' lines, so an imported one reads the same
 
-# The profile's fields that come from the card, and all fields in file order.
-CARD_SECTIONS = (
-    "title",
-    "summary",
-    "related",
-    "suits",
-    "not_suited",
-    "work",
-    "day",
-    "checklist",
-    "project",
-    "numbers",
-    "outlook",
-    "right_now",
-    "sources",
-    "closing",
-)
-ORDER = (
-    "title",
-    "area",
-    "aliases",
-    "keywords",
-    "summary",
-    "related",
-    "suits",
-    "not_suited",
-    "work",
-    "day",
-    "checklist",
-    "project",
-    "numbers",
-    "outlook",
-    "right_now",
-    "sources",
-    "closing",
-)
+# What authors add to a profile by hand, at its top; everything else comes from the card
+# (but for project.steps and numbers.pay_paths, kept as well: see `merged`).
+HAND_KEPT = ("area", "aliases", "keywords")
+# The profile's fields in file order, as the schema declares them; those the card gives.
+ORDER = tuple(name for name in Profile.model_fields if name != "slug")
+CARD_SECTIONS = tuple(name for name in ORDER if name not in HAND_KEPT)
 # Texts students read as paragraphs: folded, so any character is safe and no quoting is needed.
 PROSE = frozenset(
     {"summary", "suits", "not_suited", "text", "split_note", "split_source", "note", "intro"}
@@ -97,58 +67,27 @@ class Imported:
 
 
 def card_fields(card: Card) -> dict[str, Any]:
-    """Everything the card says, shaped as the profile's fields (related without slugs)."""
-    return {
-        "title": card.title,
-        "summary": card.summary,
-        "related": [{"title": title} for title in card.related],
-        "suits": card.suits,
-        "not_suited": card.not_suited,
-        "work": {
-            "heading": card.work.heading,
-            "subheading": card.work.subheading,
-            "text": card.work.text,
-            "split": [{"label": s.label, "percent": s.percent} for s in card.work.split],
-            "split_note": card.work.split_note,
-            "split_source": card.work.split_source,
-        },
-        "day": {
-            "heading": card.day.heading,
-            "moments": [
-                {"time": m.time, "title": m.title, "text": m.text} for m in card.day.moments
-            ],
-            "note": card.day.note,
-        },
-        "checklist": {
-            "heading": card.checklist.heading,
-            "intro": card.checklist.intro,
-            "fits_heading": card.checklist.fits_heading,
-            "fits": list(card.checklist.fits),
-            "misfits_heading": card.checklist.misfits_heading,
-            "misfits": list(card.checklist.misfits),
-        },
-        "project": {
-            "heading": card.project.heading,
-            "title": card.project.title,
-            "text": card.project.text,
-        },
-        "numbers": {
-            "heading": card.numbers.heading,
-            "subheading": card.numbers.subheading,
-            "text": card.numbers.text,
-            "note": card.numbers.note,
-        },
-        "outlook": {"heading": card.outlook.heading, "text": card.outlook.text},
-        "right_now": {"heading": card.right_now.heading, "text": card.right_now.text},
-        "sources": {"items": list(card.sources.items), "dated": card.sources.dated},
-        "closing": card.closing,
-    }
+    """Everything the card says, shaped as the profile's fields (related without slugs):
+    the card's sections carry the profile's field names."""
+    data: dict[str, Any] = _lists(asdict(card))
+    del data["file"]
+    data["related"] = [{"title": title} for title in card.related]
+    return data
+
+
+def _lists(value: Any) -> Any:
+    """The card's tuples as the lists a profile holds (and YAML writes)."""
+    if isinstance(value, dict):
+        return {key: _lists(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_lists(item) for item in value]
+    return value
 
 
 def profile_card_fields(profile: Profile) -> dict[str, Any]:
     """The part of a loaded profile that an import takes from the card, shaped as
     `card_fields`, so the two compare section by section."""
-    data = profile.model_dump(exclude={"slug", "area", "aliases", "keywords"})
+    data = profile.model_dump(exclude={"slug", *HAND_KEPT})
     data["related"] = [{"title": career.title} for career in profile.related]
     data["project"].pop("steps")
     data["numbers"].pop("pay_paths")
@@ -190,7 +129,7 @@ def merged(card: Card, existing: dict[str, Any] | None, known: set[str]) -> dict
         slug = old_slugs.get(item["title"]) or _slug_if_known(item["title"], known)
         if slug:
             item["slug"] = slug
-    for name in ("area", "aliases", "keywords"):
+    for name in HAND_KEPT:
         if name in old:
             new[name] = old[name]
     old_project = old.get("project")
