@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import Student
 from bot.engine.dialogs import Screen
 from bot.features.tour.service import TourService
+from bot.screens import send_screen
 
 
 class Ui:
@@ -102,11 +103,8 @@ class Ui:
 
     async def send(self, screen: Screen) -> None:
         """The screen as new messages, the keyboard on the last."""
-        last = len(screen.parts) - 1
-        for index, part in enumerate(screen.parts):
-            await self._end_transaction()
-            markup = screen.keyboard if index == last else None
-            await self.bot.send_message(self.chat_id, part, reply_markup=markup)
+        await self._end_transaction()
+        await send_screen(self.bot, self.chat_id, screen)
 
     async def answer_press(self) -> None:
         """Stops the button's spinner; once per press."""
