@@ -209,7 +209,7 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> None:
         known = ", ".join(profile.slug for profile in content.catalog)
         raise CommandFailed(f"no career '{args.career}' (known: {known})")
     screen, answer = render_answer(content, args.question, args.career)
-    print(f"[{answer.intent}, score {answer.score:g}]", file=sys.stderr)
+    print(f"[{answer.reason}, score {answer.score:g}]", file=sys.stderr)
     print("\n\n".join(screen.parts))
     for row in screen.rows:
         print("  ".join(f"[{button.text}]" for button in row))

@@ -69,4 +69,4 @@ def render_answer(content: Content, question: str, career: str | None) -> tuple[
     student = Student(first_name="Student", career=career)
     tour = TourService(content.catalog, content.dialogs)
     context = tour.context(student, answer=answer)
-    return content.dialogs.render(f"answer_{answer.intent}", context), answer
+    return content.dialogs.render(answer.node, context), answer

@@ -39,13 +39,57 @@ class UnlistedCareer(BaseModel):
     closest: list[Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]] = []
 
 
+class Uncovered(BaseModel):
+    """A subject students ask about that cards do not cover (education, equipment, hours):
+    the bot says the card doesn't cover it instead of answering with a neighbouring section."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Completes "The card doesn't cover …".
+    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    keywords: dict[Keyword, Weight] = {}
+    phrases: dict[str, Weight] = {}
+
+
+Word = Annotated[str, StringConstraints(pattern=r"^[a-z0-9']+$")]
+
+
+class OtherJobs(BaseModel):
+    """How a job the catalog has no card for is told from other words: where it stands in
+    a question ("become a …", "a … make", "… salary") and what it looks like."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # A job follows these words: "become a …", "work as …".
+    before: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9' ]+$")]] = []
+    # A job is followed by these: "… salary", "… job".
+    after: list[Word] = []
+    # Between an article (or do/does) and one of these: "does a … make", "do … earn".
+    articles: list[Word] = []
+    verbs: list[Word] = []
+    suffixes: list[Word] = []
+    words: list[Word] = []  # jobs without a job suffix: dj, chef, nanny
+    not_jobs: list[Word] = []  # words with a job suffix that are no job: teenager, computer
+
+
 class QuestionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_score: Annotated[float, Field(gt=0)] = 3
+    # The card's passages answer when no intent reaches min_score (see passages.py).
+    passage_min_score: Annotated[float, Field(gt=0)] = 3
+    passage_min_terms: Annotated[int, Field(ge=1, le=5)] = 2
     spellings: dict[str, str] = {}
     stopwords: list[str] = []
+    # Words phrases are read past: "what do they even do" matches "what do they do".
+    fillers: list[Word] = []
     intents: dict[IntentName, Intent]
+    # Phrases that point at the first or the last moment of a typical day ("first thing",
+    # "end of the day"), whatever its clock time.
+    day_first: list[str] = []
+    day_last: list[str] = []
+    uncovered: dict[IntentName, Uncovered] = {}
+    other_jobs: OtherJobs = OtherJobs()
     unlisted_careers: list[UnlistedCareer] = []
 
 

@@ -14,8 +14,13 @@ def _answer(profile: Profile) -> Answer:
         sentences=[profile.summary],
         missing_career="Astronaut",
         closest=[profile],
+        passages=[profile.summary],
+        section="work",
+        uncovered="what to study",
     )
 
 
 # The other intents' nodes are checked against content/questions.yaml (bot/contract.py).
-CONTRACT = Contract(nodes=frozenset({f"answer_{FALLBACK}"}), variables={"answer": _answer})
+CONTRACT = Contract(
+    nodes=frozenset({f"answer_{FALLBACK}", "answer_passage"}), variables={"answer": _answer}
+)

@@ -15,7 +15,7 @@ async def answer_question(message: Message, ui: Ui, questions: QuestionService) 
     text = (message.text or "")[:QUESTION_LIMIT]
     answer = questions.answer(text, ui.student.career)
     await record_question(ui.session, ui.student, text, answer)
-    await ui.show(f"answer_{answer.intent}", answer=answer)
+    await ui.show(answer.node, answer=answer)
 
 
 def setup(kit: Kit) -> Wiring:

@@ -1,35 +1,30 @@
 """Answering free-text questions from content, offline.
 
-How a question is read:
+How a question is answered (words.py reads it into the words content knows):
 
-1. Tokens: lowercase words and clock times ("12:30"); contractions and chat spellings of
-   English function words are spelled out ("u" → "you", "shouldnt" → "should not"),
-   currency signs read as "money" and "%" as "percent", letters repeated 3+ times folded.
-2. Known words: each token is folded to a word of the matching vocabulary (keywords and
-   phrases of `content/questions.yaml`, stopwords, the profiles' keywords and career names):
-   plurals to their singular, typos to the nearest word with the same first letter (1 edit
-   from 4 letters on, 2 edits from 8 letters on; see `_typo_of`).
-3. Career names: the longest span naming a career of the catalog (title or alias) becomes the
+1. Career names: the longest span naming a career of the catalog (title or alias) becomes the
    word `career` — so one phrase covers them all — and the question is about that career.
-   A span naming a related career that has no profile yet gets the honest fallback.
-4. Scoring: each intent scores the weights of its keywords present (`word*` matches words
+   A span naming a career without a card (a related career, an unlisted one, or a word that
+   stands where jobs stand: "how much does a dj make") gets "I don't have a card for X yet",
+   with the closest careers there are: never this card's figures.
+2. Scoring: each intent scores the weights of its keywords present (`word*` matches words
    starting with `word`; a profile's own keywords are added to, or override, the general
    ones) plus the weights of its phrases found in order. Naming a moment of the typical day
    (its clock time, or a word of its title) or a clock time scores for `day`.
-5. The intent `unknown` in content lists what the bot has no content for (careers without a
-   profile, other subjects): when it reaches `min_score` the bot says it doesn't know,
-   whatever else matched. Otherwise the best intent scoring at least `min_score` answers
-   (ties: the first in content); below it, the fallback.
+3. The intent `unknown` lists what the bot has no content for (other subjects): when it
+   reaches `min_score` the bot says it doesn't know, whatever else matched. A subject cards
+   do not cover (`uncovered`: education, equipment, hours) that scores at least `min_score`
+   and more than any intent gets "the card doesn't cover that".
+4. Otherwise the best intent scoring at least `min_score` answers (ties: the first in
+   content); below it, the card's own passages (passages.py); below their calibrated score,
+   the honest fallback.
 
-Everything a word may mean lives in content, chat spellings included; only English
-contractions ("n't", "'re") are written here.
+Everything a word may mean lives in content, chat spellings included.
 """
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import combinations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,161 +32,41 @@ from bot.content.catalog import Catalog
 from bot.content.models import Moment, Profile
 from bot.content.questions import QuestionSpec
 from bot.db.models import Student, UnansweredQuestion
+from bot.features.questions.passages import Found, PassageIndex, card_passages
+from bot.features.questions.words import (
+    PREFIX_MARK,
+    Vocabulary,
+    clock_times,
+    stem,
+    tokenize,
+)
 from bot.services.students import record_event
 
 FALLBACK = "unknown"
 DAY_INTENT = "day"
 UNANSWERED_TEXT_LIMIT = 300
-PREFIX_MARK = "*"
 # What a career's name in a question becomes, so phrases can stand for any career.
 CAREER_WORD = "career"
 # What naming a moment of the typical day adds to `day`: its clock time ("what happens at
-# 3?") is enough on its own; another clock time, or a word of a moment's title ("when do they
-# do the editing?"), adds a little.
+# 3?") is enough on its own; another clock time, a word of a moment's title ("when do they
+# do the editing?") or of its text alone, or "first thing", adds a little.
 TIME_WEIGHT = 1.5
+# A clock time naming a moment outweighs any phrasing around it ("at 5, what do they do").
+CLOCK_WEIGHT = 3
 MOMENT_TITLE_WEIGHT = 1.5
-_CACHE_LIMIT = 20_000
+# Uncovered subjects score beside the intents under this mark.
+UNCOVERED_MARK = "uncovered:"
+# An intent scoring less than min_score + WEAK_MARGIN gives way to a passage scoring
+# STRONG_PASSAGE times passage_min_score (calibrated on bench/dev*.yaml: bench/README.md).
+WEAK_MARGIN = 1.5
+STRONG_PASSAGE = 3.0
+# A second passage is shown when it scores at least this share of the best.
+SECOND_PASSAGE_SHARE = 0.8
+# The longest job name read from a question, in words ("tattoo artist"), and its longest word.
+JOB_WORDS = 2
+JOB_WORD_LIMIT = 30
 
-_WORD = re.compile(r"[a-z0-9]+(?::[0-9]{2})?")
-_CLOCK = re.compile(r"\b(at\s+)?(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|o'?clock)?\b")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-_REPEATS = re.compile(r"([a-z])\1{2,}")
-_CURRENCY = re.compile(r"[$€£]+")
-_CONTRACTIONS = (
-    ("n't", " not"),
-    ("'re", " are"),
-    ("'m", " am"),
-    ("'ll", " will"),
-    ("'ve", " have"),
-    ("'d", " would"),
-    ("'s", " is"),
-)
-
-
-def tokenize(text: str, spellings: Mapping[str, str] | None = None) -> list[str]:
-    """The words of `text`, lowercased, with contractions and `spellings` (chat spellings
-    from content, "u" → "you") spelled out."""
-    text = text.lower().replace("’", "'").replace("`", "'")
-    for short, full in _CONTRACTIONS:
-        text = text.replace(short, full)
-    text = _CURRENCY.sub(" money ", text).replace("%", " percent ")
-    text = _REPEATS.sub(r"\1\1", text)
-    tokens: list[str] = []
-    for token in _WORD.findall(text):
-        spelled = spellings.get(token) if spellings else None
-        tokens.extend(spelled.split() if spelled else [token])
-    return tokens
-
-
-def _forms(token: str) -> list[str]:
-    """The singular forms of a token, shortest first, then the token: 'salaries' → salary."""
-    forms: list[str] = []
-    if len(token) > 3 and token.endswith("s") and not token.endswith("ss"):
-        forms.append(token[:-1])
-    if len(token) > 3 and token.endswith("es"):
-        forms.append(token[:-2])
-    if len(token) > 4 and token.endswith("ies"):
-        forms.append(token[:-3] + "y")
-    forms.sort(key=len)
-    forms.append(token)
-    return forms
-
-
-def _deletes(word: str, depth: int) -> set[str]:
-    """Every string made by deleting up to `depth` letters of `word`."""
-    found = {word}
-    for count in range(1, depth + 1):
-        for positions in combinations(range(len(word)), count):
-            found.add("".join(c for i, c in enumerate(word) if i not in positions))
-    return found
-
-
-def _typo_depth(length: int) -> int:
-    """How many edits a word of this length may carry and still be recognised."""
-    return 2 if length >= 8 else 1 if length >= 4 else 0
-
-
-def edit_distance(a: str, b: str) -> int:
-    """Damerau-Levenshtein distance (optimal string alignment): edits, swaps of neighbours."""
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            cost = 0 if ca == cb else 1
-            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                value = min(value, previous2[j - 2] + 1)
-            current.append(value)
-        previous2, previous = previous, current
-    return previous[-1]
-
-
-def _typo_of(token: str, word: str, depth: int) -> bool:
-    """Whether `token` is `word` mistyped. The first letter is kept (or swapped with the
-    second): 'might' is not 'night'. A 4-letter token may miss, add or swap a letter, but not
-    change one: 'quit' is not 'quiz'."""
-    if token[0] != word[0] and token[:2] != word[1::-1]:
-        return False
-    distance = edit_distance(token, word)
-    if distance > depth:
-        return False
-    if len(token) == 4 and len(word) == 4 and distance == 1:
-        return sorted(token) == sorted(word)
-    return True
-
-
-class Vocabulary:
-    """The known words, with a deletion index to find the word a typo was meant to be."""
-
-    def __init__(self, words: Iterable[str], prefixes: Iterable[str]) -> None:
-        self.words = frozenset(words)
-        self.prefixes = tuple(sorted(set(prefixes), key=len, reverse=True))
-        self._by_delete: dict[str, list[str]] = defaultdict(list)
-        for word in sorted(self.words):
-            depth = _typo_depth(len(word))
-            if depth:  # a short word is never a typo's target: 'play' is not 'pay'
-                for variant in _deletes(word, depth):
-                    self._by_delete[variant].append(word)
-        self._cache: dict[str, str] = {}
-
-    def canonical(self, token: str) -> str:
-        """The known word `token` stands for, or the token itself."""
-        found = self._cache.get(token)
-        if found is None:
-            if len(self._cache) >= _CACHE_LIMIT:
-                self._cache.clear()
-            found = self._cache[token] = self._lookup(token)
-        return found
-
-    def _lookup(self, token: str) -> str:
-        for form in _forms(token):
-            if form in self.words:
-                return form
-        if any(token.startswith(prefix) for prefix in self.prefixes):
-            return token
-        depth = _typo_depth(len(token))
-        if not depth:
-            return token
-        candidates = {
-            word
-            for variant in _deletes(token, depth)
-            for word in self._by_delete.get(variant, ())
-            if abs(len(word) - len(token)) <= depth
-        }
-        scored = sorted(
-            (edit_distance(token, word), word)
-            for word in candidates
-            if _typo_of(token, word, depth)
-        )
-        return scored[0][1] if scored else token
-
-    def terms(self, token: str) -> list[str]:
-        """The keywords a canonical token counts as: itself and the prefixes it starts with."""
-        return [
-            token,
-            *(prefix + PREFIX_MARK for prefix in self.prefixes if token.startswith(prefix)),
-        ]
 
 
 @dataclass(frozen=True)
@@ -207,10 +82,33 @@ class Answer:
     score: float = 0.0
     # For a career the catalog lacks: the closest careers it has.
     closest: list[Profile] = field(default_factory=list)
+    # Answered from the card's passages: their texts and the section they are from.
+    passages: list[str] = field(default_factory=list)
+    section: str | None = None
+    # A subject the card does not cover: the words that complete "doesn't cover …".
+    uncovered: str | None = None
 
     @property
     def answered(self) -> bool:
         return self.intent != FALLBACK
+
+    @property
+    def node(self) -> str:
+        """The dialog node that phrases this answer."""
+        if self.passages and self.moment is None:
+            return "answer_passage"
+        return f"answer_{self.intent}"
+
+    @property
+    def reason(self) -> str:
+        """What answered, for authors trying questions (`careerbot ask`)."""
+        if self.missing_career:
+            return f"no card for {self.missing_career!r}"
+        if self.uncovered:
+            return f"not covered: {self.uncovered}"
+        if self.passages:
+            return f"passage from {self.section}: {self.passages[0]!r}"
+        return f"intent {self.intent}"
 
 
 Phrase = tuple[str, ...]
@@ -233,8 +131,17 @@ class QuestionService:
         self._stopwords = frozenset(spec.stopwords)
         absent = self._absent(catalog, spec)
         names_of_absent = [name for names in absent.values() for name in names]
-        self.vocabulary = self._vocabulary(spec, catalog, names_of_absent)
+        passages = {profile.slug: card_passages(profile) for profile in catalog}
+        self.vocabulary = self._vocabulary(
+            spec,
+            catalog,
+            [*names_of_absent, *(p.text for found in passages.values() for p in found)],
+        )
         general = {name: self._keys(intent.keywords) for name, intent in spec.intents.items()}
+        general |= {
+            UNCOVERED_MARK + name: self._keys(topic.keywords)
+            for name, topic in spec.uncovered.items()
+        }
         self._general_terms = self._invert(general)
         self._profile_terms: dict[str, TermIndex] = {}
         for profile in catalog:
@@ -243,8 +150,10 @@ class QuestionService:
                 merged.setdefault(name, {}).update(self._keys(found))
             self._profile_terms[profile.slug] = self._invert(merged)
         self._phrases: PhraseIndex = defaultdict(list)
-        for name, intent in spec.intents.items():
-            for text, weight in intent.phrases.items():
+        phrase_lists = [(name, intent.phrases) for name, intent in spec.intents.items()]
+        phrase_lists += [(UNCOVERED_MARK + n, t.phrases) for n, t in spec.uncovered.items()]
+        for name, phrases in phrase_lists:
+            for text, weight in phrases.items():
                 phrase = self._phrase(text)
                 if phrase:
                     self._phrases[phrase[0]].append((name, phrase, weight))
@@ -252,15 +161,21 @@ class QuestionService:
         by_name: dict[Phrase, list[Profile]] = defaultdict(list)
         for profile in catalog:
             for name in self._names(profile):
-                phrase = self._phrase(name)
+                phrase = self._name_phrase(name)
                 if profile not in by_name[phrase]:
                     by_name[phrase].append(profile)
         self._career_names = sorted(by_name.items(), key=lambda item: -len(item[0]))
         self._absent_names = sorted(
-            [(self._phrase(name), title) for title, names in absent.items() for name in names],
+            [(self._name_phrase(n), title) for title, names in absent.items() for n in names],
             key=lambda item: -len(item[0]),
         )
         self._closest = {title: self._closest_to(title, spec, catalog) for title in absent}
+        self._name_words = {
+            profile.slug: frozenset(
+                word for name in self._names(profile) for word in self._name_phrase(name)
+            )
+            for profile in catalog
+        }
         common = {term for keywords in general.values() for term in keywords}
         self._moment_words = {
             profile.slug: [
@@ -268,14 +183,37 @@ class QuestionService:
             ]
             for profile in catalog
         }
+        self._moment_text_words = {
+            profile.slug: self._own_words(profile.day.moments, common) for profile in catalog
+        }
+        self._passages = PassageIndex(passages, self._passage_terms)
+        # A career's own name says nothing about which of its passages answers.
+        self._name_stems = {
+            profile.slug: frozenset(
+                word for name in self._names(profile) for word in self._passage_terms(name)
+            )
+            for profile in catalog
+        }
+        self._fillers = frozenset(spec.fillers)
+        self._day_first = [self._phrase(text) for text in spec.day_first]
+        self._day_last = [self._phrase(text) for text in spec.day_last]
+        jobs = spec.other_jobs
+        self._job_before = [self._phrase(words) for words in jobs.before]
+        self._job_after = frozenset(jobs.after)
+        self._job_articles = frozenset(jobs.articles)
+        self._job_verbs = frozenset(jobs.verbs)
+        self._job_suffixes = tuple(jobs.suffixes)
+        self._job_words = frozenset(jobs.words)
+        self._not_jobs = frozenset(jobs.not_jobs)
 
     # Building
 
-    def _vocabulary(self, spec: QuestionSpec, catalog: Catalog, absent: list[str]) -> Vocabulary:
-        """Every word content knows: stopwords, keywords, phrases and career names."""
+    def _vocabulary(self, spec: QuestionSpec, catalog: Catalog, texts: list[str]) -> Vocabulary:
+        """Every word content knows: stopwords, keywords, phrases, career names, passages."""
         words: set[str] = set(self._stopwords) | {CAREER_WORD}
         prefixes: set[str] = set()
         keyword_lists = [intent.keywords for intent in spec.intents.values()]
+        keyword_lists += [topic.keywords for topic in spec.uncovered.values()]
         keyword_lists += [found for profile in catalog for found in profile.keywords.values()]
         for keywords in keyword_lists:
             for keyword in keywords:
@@ -283,9 +221,11 @@ class QuestionService:
                     prefixes.add(keyword[: -len(PREFIX_MARK)])
                 else:
                     words.update(tokenize(keyword, spec.spellings))
-        texts = [phrase for intent in spec.intents.values() for phrase in intent.phrases]
+        texts = [*texts, *(phrase for intent in spec.intents.values() for phrase in intent.phrases)]
+        texts += [phrase for topic in spec.uncovered.values() for phrase in topic.phrases]
         texts += [name for profile in catalog for name in self._names(profile)]
-        for text in [*texts, *absent]:
+        texts += [*spec.other_jobs.not_jobs, *spec.day_first, *spec.day_last]
+        for text in texts:
             words.update(tokenize(text, spec.spellings))
         return Vocabulary(words, prefixes)
 
@@ -327,6 +267,19 @@ class QuestionService:
             self.vocabulary.canonical(token) for token in tokenize(text, self.spec.spellings)
         )
 
+    def _name_phrase(self, text: str) -> Phrase:
+        return tuple(
+            self.vocabulary.name_form(token) for token in tokenize(text, self.spec.spellings)
+        )
+
+    def _passage_terms(self, text: str) -> list[str]:
+        """The stems a passage or a question is matched on: its words less stopwords."""
+        return [
+            stem(word)
+            for word in self._phrase(text)
+            if word not in self._stopwords and word != CAREER_WORD
+        ]
+
     def _keys(self, keywords: dict[str, float]) -> dict[str, float]:
         """Keywords as the canonical terms questions are matched on."""
         return {
@@ -352,59 +305,179 @@ class QuestionService:
     # Answering
 
     def answer(self, question: str, career: str | None) -> Answer:
-        tokens = [
-            self.vocabulary.canonical(token) for token in tokenize(question, self.spec.spellings)
-        ]
+        typed = tokenize(question, self.spec.spellings)
         home = self.catalog.get(career) or self.catalog.only()
-        tokens, named = self._name_careers(tokens, home)
+        tokens, typed, named = self._name_careers(typed, home)
         profile = named or home
         other = named is not None and home is not None and named.slug != home.slug
-        missing = None if named else self._missing_career(tokens)
+        missing = None if named else self._missing_career(typed, home)
         if missing is not None or profile is None:
             closest = self._closest.get(missing, []) if missing else []
             return Answer(FALLBACK, profile, missing_career=missing, closest=closest)
         scores = self._scores(tokens, profile)
-        times = _clock_times(question)
+        if scores.get(FALLBACK, 0.0) >= self.spec.min_score:
+            return Answer(FALLBACK, profile, other_career=other)
+        job = None if named else self._other_job(tokens, typed)
+        if job is not None:
+            return Answer(FALLBACK, profile, missing_career=job, closest=self._sharing(job))
+        # Clock times as typed ("12.30") and as spelled out by content ("at six" → "at 6").
+        times = clock_times(question) + clock_times(" ".join(typed))
         clock = next((m for m in profile.day.moments if m.time in times), None)
         titled = None if clock else self._moment_named(tokens, profile)
         if clock is not None:
-            scores[DAY_INTENT] += self.spec.min_score + 1
+            scores[DAY_INTENT] += CLOCK_WEIGHT * self.spec.min_score
         elif times:
             scores[DAY_INTENT] += TIME_WEIGHT
-        elif titled is not None:
+        elif (
+            titled is not None
+            or self._moment_placed(tokens, profile) is not None
+            or self._moment_told(tokens, profile) is not None
+        ):
             scores[DAY_INTENT] += MOMENT_TITLE_WEIGHT
         best = self._best(scores)
-        if best is None:
+        topic = self._uncovered(scores, best[1] if best else 0.0)
+        if topic is not None:
+            label = self.spec.uncovered[topic].label
+            return Answer(FALLBACK, profile, other_career=other, uncovered=label)
+        if best is not None and best[1] < self.spec.min_score + WEAK_MARGIN:
+            # A weak intent gives way to a passage that says much more ("the sign about …").
+            strong = self._from_passages(tokens, profile, other, STRONG_PASSAGE)
+            if strong.passages or strong.moment is not None:
+                return strong
+        if best is not None:
+            intent, score = best
+            return Answer(
+                intent=intent,
+                profile=profile,
+                other_career=other,
+                moment=(
+                    clock
+                    or titled
+                    or self._moment_told(tokens, profile)
+                    or self._moment_placed(tokens, profile)
+                )
+                if intent == DAY_INTENT
+                else None,
+                sentences=self._sentences(intent, profile),
+                score=score,
+            )
+        return self._from_passages(tokens, profile, other)
+
+    def _query(self, tokens: list[str], profile: Profile) -> list[str]:
+        """The stems a question is matched on against a card's passages."""
+        own_name = self._name_stems.get(profile.slug, frozenset())
+        return [
+            word
+            for token in tokens
+            # A bare number matches a percentage of the card, not what was asked ("15 times 37").
+            if token not in self._stopwords and token != CAREER_WORD and not token.isdigit()
+            if (word := stem(token)) not in own_name
+        ]
+
+    def _from_passages(
+        self, tokens: list[str], profile: Profile, other: bool, times: float = 1.0
+    ) -> Answer:
+        """The card's best passages when they score `times` the calibrated score, else the
+        fallback."""
+        query = self._query(tokens, profile)
+        found: list[Found] = self._passages.best(profile.slug, query, self.spec.passage_min_terms)
+        if not found or found[0].score < times * self.spec.passage_min_score:
             return Answer(FALLBACK, profile, other_career=other)
-        intent, score = best
+        top = found[0]
+        shown = [top.passage] + [
+            more.passage
+            for more in found[1:]
+            if more.passage.section == top.passage.section
+            and more.passage.moment is None
+            and more.score >= SECOND_PASSAGE_SHARE * top.score
+        ]
         return Answer(
-            intent=intent,
+            intent=top.passage.intent,
             profile=profile,
             other_career=other,
-            moment=(clock or titled) if intent == DAY_INTENT else None,
-            sentences=self._sentences(intent, profile),
-            score=score,
+            moment=top.passage.moment,
+            passages=[passage.text for passage in shown],
+            section=top.passage.section,
+            score=round(top.score, 2),
         )
 
     def _name_careers(
-        self, tokens: list[str], home: Profile | None
-    ) -> tuple[list[str], Profile | None]:
-        """Replaces each career name with CAREER_WORD; the career named with most words. A
-        name two careers share (an alias of both) means the student's own career when it is one."""
+        self, typed: list[str], home: Profile | None
+    ) -> tuple[list[str], list[str], Profile | None]:
+        """The question's canonical and typed words, each career name replaced with
+        CAREER_WORD, and the career named with most words. Names are found on words folded
+        without stems ('cooked' names no cook). A name two careers share (an alias of both)
+        means the student's own career when it is one."""
+        names = [self.vocabulary.name_form(token) for token in typed]
+        tokens = [self.vocabulary.canonical(token) for token in typed]
         named: Profile | None = None
         for name, profiles in self._career_names:
-            start = _find(tokens, name)
+            start = _find(names, name)
             while start is not None:
-                tokens = [*tokens[:start], CAREER_WORD, *tokens[start + len(name) :]]
+                end = start + len(name)
+                names = [*names[:start], CAREER_WORD, *names[end:]]
+                tokens = [*tokens[:start], CAREER_WORD, *tokens[end:]]
+                typed = [*typed[:start], CAREER_WORD, *typed[end:]]
                 named = named or (home if home in profiles else profiles[0])
-                start = _find(tokens, name)
-        return tokens, named
+                start = _find(names, name)
+        return tokens, typed, named
 
-    def _missing_career(self, tokens: list[str]) -> str | None:
+    def _missing_career(self, typed: list[str], home: Profile | None) -> str | None:
+        """The career without a card the question names. A one-word name that is a word of
+        the student's own career's names means that career: with an alias "X Engineer", a
+        bare "engineers" is that career's, not the unlisted Engineer."""
+        names = [self.vocabulary.name_form(token) for token in typed]
+        own = self._name_words.get(home.slug, frozenset()) if home else frozenset()
         for name, title in self._absent_names:
-            if _find(tokens, name) is not None:
+            if not (len(name) == 1 and name[0] in own) and _find(names, name) is not None:
                 return title
         return None
+
+    def _other_job(self, tokens: list[str], typed: list[str]) -> str | None:
+        """A job the catalog has no card for, named where jobs stand in a question ("become
+        a …", "does a … make", "… salary"): the words as typed, else None."""
+        for start in range(len(tokens)):
+            for width in range(JOB_WORDS, 0, -1):
+                end = start + width
+                span = tokens[start:end]
+                if end > len(tokens) or any(
+                    word in self._stopwords or word == CAREER_WORD for word in span
+                ):
+                    continue
+                if any(len(word) > JOB_WORD_LIMIT for word in typed[start:end]):
+                    continue  # said back to the student: no wall of letters
+                head = _singular(typed[end - 1])
+                if head in self._not_jobs or tokens[end - 1] in self._not_jobs:
+                    continue
+                # A word content knows is no job of its own ('beginners', 'engineers'); the
+                # typed word decides, a typo's guess may be any word ('driver' → drive).
+                unknown = any(not self.vocabulary.is_word(word) for word in typed[start:end])
+                job_like = len(head) > 4 and head.endswith(self._job_suffixes)
+                before, after = _around(tokens, start, end)
+                # "does a nanny make": any new word; "dj salary", "become a barista": one that
+                # is a job by its ending or by content's list.
+                asked_about = before in self._job_articles and after in self._job_verbs
+                placed = asked_about or self._job_follows(tokens, start) or after in self._job_after
+                if placed and (head in self._job_words or (unknown and (job_like or asked_about))):
+                    return " ".join([*typed[start : end - 1], head])
+        return None
+
+    def _sharing(self, job: str) -> list[Profile]:
+        """Catalog careers whose name shares a word with a job's: 'web designer' → Graphic
+        Designer."""
+        words = {_singular(word) for word in job.split()}
+        return [
+            profile
+            for profile in self.catalog.by_area
+            if any(words & {_singular(w) for w in tokenize(name)} for name in self._names(profile))
+        ][:CLOSEST_SHOWN]
+
+    def _job_follows(self, tokens: list[str], start: int) -> bool:
+        """Whether the words before `start` are words a job follows ("become a")."""
+        return any(
+            len(words) <= start and tuple(tokens[start - len(words) : start]) == words
+            for words in self._job_before
+        )
 
     def _scores(self, tokens: list[str], profile: Profile) -> dict[str, float]:
         terms_index = self._profile_terms.get(profile.slug, self._general_terms)
@@ -419,6 +492,8 @@ class QuestionService:
             for name, weight in terms_index.get(term, ()):
                 scores[name] += weight
         found: set[Phrase] = set()
+        # Phrases read past fillers: "what do they even do" is "what do they do".
+        tokens = [token for token in tokens if token not in self._fillers]
         for start, token in enumerate(tokens):
             for name, phrase, weight in self._phrases.get(token, ()):
                 if phrase not in found and tuple(tokens[start : start + len(phrase)]) == phrase:
@@ -427,17 +502,28 @@ class QuestionService:
         return scores
 
     def _best(self, scores: dict[str, float]) -> tuple[str, float] | None:
-        """The answering intent: none when the question is about something the bot has no
-        content for, else the best scoring at least `min_score` (ties: first in content)."""
-        if scores.get(FALLBACK, 0.0) >= self.spec.min_score:
-            return None
+        """The best intent scoring at least `min_score` (ties: first in content)."""
         ranked = sorted(
-            (item for item in scores.items() if item[0] != FALLBACK),
+            (
+                item
+                for item in scores.items()
+                if item[0] != FALLBACK and not item[0].startswith(UNCOVERED_MARK)
+            ),
             key=lambda item: (-item[1], self._order.get(item[0], len(self._order))),
         )
         if not ranked or ranked[0][1] < self.spec.min_score:
             return None
         return ranked[0]
+
+    def _uncovered(self, scores: dict[str, float], best: float) -> str | None:
+        """The uncovered subject the question is about: scoring at least `min_score` and more
+        than the best intent."""
+        topics = [
+            (score, name[len(UNCOVERED_MARK) :])
+            for name, score in scores.items()
+            if name.startswith(UNCOVERED_MARK) and score >= self.spec.min_score and score > best
+        ]
+        return max(topics)[1] if topics else None
 
     def _moment_named(self, tokens: list[str], profile: Profile) -> Moment | None:
         """The moment whose title shares the most words with the question ('editing' shares
@@ -449,6 +535,40 @@ class QuestionService:
             if shared > overlap:
                 best, overlap = moment, shared
         return best
+
+    def _own_words(self, moments: list[Moment], common: set[str]) -> list[frozenset[str]]:
+        """Per moment, the words of its text no other moment's text has."""
+        words = [
+            {self.vocabulary.canonical(word) for word in tokenize(m.text, self.spec.spellings)}
+            - self._stopwords
+            - common
+            for m in moments
+        ]
+        return [
+            frozenset(own.difference(*(other for other in words if other is not own)))
+            for own in words
+        ]
+
+    def _moment_placed(self, tokens: list[str], profile: Profile) -> Moment | None:
+        """The first or last moment, for a question that says so ("first thing")."""
+        if any(_find(tokens, phrase) is not None for phrase in self._day_first):
+            return profile.day.moments[0]
+        if any(_find(tokens, phrase) is not None for phrase in self._day_last):
+            return profile.day.moments[-1]
+        return None
+
+    def _moment_told(self, tokens: list[str], profile: Profile) -> Moment | None:
+        """The one moment whose text alone has a word of the question ('record' → the moment
+        where takes are recorded): a day question names the moment by what happens in it."""
+        present = set(tokens)
+        found = [
+            moment
+            for moment, own in zip(
+                profile.day.moments, self._moment_text_words.get(profile.slug, []), strict=True
+            )
+            if own & present
+        ]
+        return found[0] if len(found) == 1 else None
 
     def _sentences(self, intent: str, profile: Profile) -> list[str]:
         terms = self.spec.intents[intent].sentences_with
@@ -463,16 +583,17 @@ class QuestionService:
         return found
 
 
-def _clock_times(question: str) -> list[str]:
-    """The clock times a question names ("at 3", "5:00", "6pm", "12.30"), as "H:MM"."""
-    found: list[str] = []
-    for match in _CLOCK.finditer(question.lower()):
-        if not (match[1] or match[3] or match[4]):
-            continue  # a bare number ("top 5") is not a time
-        hour, minute = int(match[2]), int(match[3] or 0)
-        if hour <= 23 and minute <= 59:
-            found.append(f"{hour}:{minute:02d}")
-    return found
+def _singular(word: str) -> str:
+    """A typed job name's singular, for saying it back: 'djs' → dj."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def _around(tokens: list[str], start: int, end: int) -> tuple[str | None, str | None]:
+    before = tokens[start - 1] if start > 0 else None
+    after = tokens[end] if end < len(tokens) else None
+    return before, after
 
 
 def _same_stem(a: str, b: str) -> bool:
