@@ -19,6 +19,7 @@ from bot.app import Content, load_content, render_answer
 from bot.cli import main as careerbot
 from bot.config import PROJECT_DIR, Settings
 from bot.content.models import Moment, Profile
+from bot.content.yaml_source import SourceErrors
 from bot.db.models import UnansweredQuestion
 from bot.engine.dialogs import Screen
 from bot.features.questions.service import FALLBACK, QuestionService
@@ -568,3 +569,60 @@ def test_careerbot_ask_names_the_passage_and_its_score_on_stderr(
     assert re.search(r"^\[passage from work: 'early on the time .*', score [0-9.]+\]$", err, re.M)
     assert careerbot(["ask", "salery?"]) == 0
     assert re.search(r"^\[intent pay, score [0-9.]+\]$", capsys.readouterr().err, re.M)
+
+
+# Intents learnt from content's example questions (content/examples)
+
+
+def content_with_examples(tmp_path: Path, examples: list[dict[str, str]]) -> Content:
+    """The one-career content plus an examples file of these questions."""
+    content_dir = tmp_path / "content"
+    shutil.copytree(SETTINGS.content_dir, content_dir)
+    document = {"questions": examples}
+    (content_dir / "examples" / "extra.yaml").write_text(yaml.safe_dump(document), "utf-8")
+    return load_content(
+        Settings(_env_file=None, content_dir=content_dir, dialogs_dir=SETTINGS.dialogs_dir)
+    )
+
+
+def test_an_intent_no_keyword_names_is_learnt_from_the_examples(tmp_path: Path) -> None:
+    question = "is the moolah decent"
+    assert content_with(tmp_path / "plain").questions.answer(question, SLUG).intent == FALLBACK
+    taught = [
+        {"q": text, "intent": "pay"}
+        for text in ("moolah?", "how much moolah", "is the moolah good", "moolah per year")
+    ]
+    answer = content_with_examples(tmp_path, taught).questions.answer(question, SLUG)
+    assert (answer.intent, answer.profile and answer.profile.slug) == ("pay", SLUG)
+    assert answer.learnt is not None and answer.learnt >= 0.6
+    assert "learnt from the examples" in answer.reason
+
+
+@pytest.mark.parametrize("question", ["what time is it", "how much does a dj make"])
+def test_examples_never_undo_a_veto_or_a_missing_card(tmp_path: Path, question: str) -> None:
+    taught = [{"q": question, "intent": "day"} for _ in range(30)]
+    answer = content_with_examples(tmp_path, taught).questions.answer(question, SLUG)
+    assert answer.intent == FALLBACK and answer.learnt is None
+
+
+def test_an_example_with_an_unknown_intent_is_a_content_error(tmp_path: Path) -> None:
+    content_dir = tmp_path / "content"
+    shutil.copytree(SETTINGS.content_dir, content_dir)
+    bad = content_dir / "examples" / "bad.yaml"
+    bad.write_text('questions:\n  - {q: "pay?", intent: pay}\n  - {q: "x", intent: salary}\n')
+    with pytest.raises(SourceErrors) as raised:
+        load_content(
+            Settings(_env_file=None, content_dir=content_dir, dialogs_dir=SETTINGS.dialogs_dir)
+        )
+    [error] = raised.value.errors
+    assert (error.file, error.line, error.field) == (bad, 3, "questions.1.intent")
+    assert "no intent 'salary'" in error.message
+
+
+def test_careerbot_ask_says_an_intent_was_learnt_and_how_sure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert careerbot(["ask", "whats the vibe of the job"]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"^\[intent work learnt from the examples, probability 0\.\d\d", err, re.M)

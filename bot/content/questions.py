@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from bot.content.models import SLUG_PATTERN, Area
-from bot.content.yaml_source import SourceErrors, read_yaml
+from bot.content.yaml_source import SourceError, SourceErrors, read_yaml
 
 IntentName = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,30}$")]
 Weight = Annotated[float, Field(gt=0, le=10)]
@@ -72,6 +72,26 @@ class OtherJobs(BaseModel):
     not_jobs: list[Word] = []  # words with a job suffix that are no job: teenager, computer
 
 
+class Example(BaseModel):
+    """A question as a student typed it and the intent that answers it; `time`, `career`
+    and `missing` say more of the right answer, for bench/questions.py."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    intent: IntentName
+    time: str | None = None
+    career: Annotated[str, StringConstraints(pattern=SLUG_PATTERN)] | None = None
+    missing: str | None = None
+
+
+class ExampleFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    student_career: Annotated[str, StringConstraints(pattern=SLUG_PATTERN)] | None = None
+    questions: list[Example]
+
+
 class QuestionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -91,14 +111,39 @@ class QuestionSpec(BaseModel):
     uncovered: dict[IntentName, Uncovered] = {}
     other_jobs: OtherJobs = OtherJobs()
     unlisted_careers: list[UnlistedCareer] = []
+    # Example questions answer when the classifier learnt from them is this sure.
+    example_min_probability: Annotated[float, Field(gt=0, le=1)] = 0.6
+    # Filled from content/examples/*.yaml by load_questions, not written in questions.yaml.
+    examples: list[Example] = []
 
 
 QUESTIONS_FILE = "questions.yaml"  # in the content directory
+EXAMPLES_DIR = "examples"  # in the content directory
 
 
 def load_questions(file: Path) -> QuestionSpec:
+    """questions.yaml, with the example questions of the examples folder beside it; every
+    example's intent must be one of questions.yaml."""
     document = read_yaml(file)
     try:
-        return QuestionSpec.model_validate(document.data or {})
+        spec = QuestionSpec.model_validate(document.data or {})
     except ValidationError as exc:
         raise SourceErrors(document.validation_errors(exc)) from exc
+    examples: list[Example] = []
+    errors: list[SourceError] = []
+    for path in sorted((file.parent / EXAMPLES_DIR).glob("*.yaml")):
+        source = read_yaml(path)
+        try:
+            found = ExampleFile.model_validate(source.data or {})
+        except ValidationError as exc:
+            errors.extend(source.validation_errors(exc))
+            continue
+        for index, example in enumerate(found.questions):
+            if example.intent not in spec.intents:
+                location = ("questions", index, "intent")
+                message = f"no intent {example.intent!r} in {file.name}"
+                errors.append(source.error(location, message))
+        examples.extend(found.questions)
+    if errors:
+        raise SourceErrors(errors)
+    return spec.model_copy(update={"examples": examples})

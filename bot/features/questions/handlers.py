@@ -1,5 +1,7 @@
 """Free text that is no command and no expected input is a question, answered from content."""
 
+import asyncio
+
 from aiogram import Router
 from aiogram.types import Message
 
@@ -19,7 +21,13 @@ async def answer_question(message: Message, ui: Ui, questions: QuestionService) 
 
 
 def setup(kit: Kit) -> Wiring:
-    return Wiring(services={"questions": kit.content.questions})
+    questions = kit.content.questions
+
+    async def learn_examples() -> None:
+        # Off the event loop: the other features' start-up steps go on meanwhile.
+        await asyncio.to_thread(questions.prepare)
+
+    return Wiring(services={"questions": questions}, on_startup=[learn_examples])
 
 
 def create_router() -> Router:

@@ -18,6 +18,9 @@ How a question is answered (words.py reads it into the words content knows):
 4. Otherwise the best intent scoring at least `min_score` answers (ties: the first in
    content); below it, the card's own passages (passages.py); below their calibrated score,
    the honest fallback.
+5. Over steps 2-4, the intent learnt from content's example questions (examples.py) answers
+   when the classifier is sure of it (`example_min_probability`) and the rules said another
+   thing; steps 1 and 3 (no card, veto, uncovered) are never undone by examples.
 
 Everything a word may mean lives in content, chat spellings included.
 """
@@ -32,6 +35,8 @@ from bot.content.catalog import Catalog
 from bot.content.models import Moment, Profile
 from bot.content.questions import QuestionSpec
 from bot.db.models import Student, UnansweredQuestion
+from bot.features.questions.examples import ExampleModel
+from bot.features.questions.jobs import CAREER_WORD, JobFinder, singular
 from bot.features.questions.passages import Found, PassageIndex, card_passages
 from bot.features.questions.words import (
     PREFIX_MARK,
@@ -45,8 +50,6 @@ from bot.services.students import record_event
 FALLBACK = "unknown"
 DAY_INTENT = "day"
 UNANSWERED_TEXT_LIMIT = 300
-# What a career's name in a question becomes, so phrases can stand for any career.
-CAREER_WORD = "career"
 # What naming a moment of the typical day adds to `day`: its clock time ("what happens at
 # 3?") is enough on its own; another clock time, a word of a moment's title ("when do they
 # do the editing?") or of its text alone, or "first thing", adds a little.
@@ -62,9 +65,6 @@ WEAK_MARGIN = 1.5
 STRONG_PASSAGE = 3.0
 # A second passage is shown when it scores at least this share of the best.
 SECOND_PASSAGE_SHARE = 0.8
-# The longest job name read from a question, in words ("tattoo artist"), and its longest word.
-JOB_WORDS = 2
-JOB_WORD_LIMIT = 30
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -87,6 +87,8 @@ class Answer:
     section: str | None = None
     # A subject the card does not cover: the words that complete "doesn't cover …".
     uncovered: str | None = None
+    # The intent learnt from the examples answered, this sure of it.
+    learnt: float | None = None
 
     @property
     def answered(self) -> bool:
@@ -108,7 +110,23 @@ class Answer:
             return f"not covered: {self.uncovered}"
         if self.passages:
             return f"passage from {self.section}: {self.passages[0]!r}"
+        if self.learnt is not None:
+            return f"intent {self.intent} learnt from the examples, probability {self.learnt:.2f}"
         return f"intent {self.intent}"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A question read: its typed and canonical words (career names as CAREER_WORD), the
+    student's career, the career it names, the one it is about, and the clock times in it."""
+
+    typed: list[str]
+    tokens: list[str]
+    home: Profile | None
+    named: Profile | None
+    profile: Profile | None
+    other: bool
+    times: list[str]
 
 
 Phrase = tuple[str, ...]
@@ -197,14 +215,14 @@ class QuestionService:
         self._fillers = frozenset(spec.fillers)
         self._day_first = [self._phrase(text) for text in spec.day_first]
         self._day_last = [self._phrase(text) for text in spec.day_last]
-        jobs = spec.other_jobs
-        self._job_before = [self._phrase(words) for words in jobs.before]
-        self._job_after = frozenset(jobs.after)
-        self._job_articles = frozenset(jobs.articles)
-        self._job_verbs = frozenset(jobs.verbs)
-        self._job_suffixes = tuple(jobs.suffixes)
-        self._job_words = frozenset(jobs.words)
-        self._not_jobs = frozenset(jobs.not_jobs)
+        self._examples = ExampleModel(
+            [
+                " ".join(self._name_careers(tokenize(e.q, spec.spellings), None)[0])
+                for e in spec.examples
+            ],
+            [example.intent for example in spec.examples],
+        )
+        self._jobs = JobFinder(spec.other_jobs, self.vocabulary, self._stopwords, self._phrase)
 
     # Building
 
@@ -227,7 +245,9 @@ class QuestionService:
         texts += [*spec.other_jobs.not_jobs, *spec.day_first, *spec.day_last]
         for text in texts:
             words.update(tokenize(text, spec.spellings))
-        return Vocabulary(words, prefixes)
+        # What vetoes an answer is matched as typed: 'tiktok' must not stem to 'tiktoker'.
+        vetoes = spec.intents[FALLBACK].keywords if FALLBACK in spec.intents else {}
+        return Vocabulary(words, prefixes, exact=vetoes)
 
     @staticmethod
     def _names(profile: Profile) -> list[str]:
@@ -304,64 +324,108 @@ class QuestionService:
 
     # Answering
 
+    def prepare(self) -> None:
+        """Learns the intents of the example questions (about a second of CPU), so that the
+        first student's question does not wait for it."""
+        self._examples.fit()
+
     def answer(self, question: str, career: str | None) -> Answer:
+        """What answers: a career without a card, an uncovered subject or a veto first; then
+        the intent learnt from the examples when it is sure enough; else keywords and phrases,
+        then the card's passages, then the fallback."""
+        reading = self._read(question, career)
+        found, settled = self._by_rules(reading)
+        profile = reading.profile
+        if settled or profile is None:
+            return found
+        guess = self._examples.guess(" ".join(reading.tokens))
+        if guess is None or guess.probability < self.spec.example_min_probability:
+            return found
+        if guess.intent == found.intent:
+            return found  # agreed: the rules' answer may be the more precise passage
+        if guess.intent == FALLBACK:
+            return Answer(FALLBACK, profile, other_career=reading.other, learnt=guess.probability)
+        return Answer(
+            intent=guess.intent,
+            profile=profile,
+            other_career=reading.other,
+            moment=self._moment(reading) if guess.intent == DAY_INTENT else None,
+            sentences=self._sentences(guess.intent, profile),
+            score=found.score if guess.intent == found.intent else 0.0,
+            learnt=guess.probability,
+        )
+
+    def _read(self, question: str, career: str | None) -> "Reading":
         typed = tokenize(question, self.spec.spellings)
         home = self.catalog.get(career) or self.catalog.only()
         tokens, typed, named = self._name_careers(typed, home)
-        profile = named or home
         other = named is not None and home is not None and named.slug != home.slug
-        missing = None if named else self._missing_career(typed, home)
-        if missing is not None or profile is None:
-            closest = self._closest.get(missing, []) if missing else []
-            return Answer(FALLBACK, profile, missing_career=missing, closest=closest)
-        scores = self._scores(tokens, profile)
-        if scores.get(FALLBACK, 0.0) >= self.spec.min_score:
-            return Answer(FALLBACK, profile, other_career=other)
-        job = None if named else self._other_job(tokens, typed)
-        if job is not None:
-            return Answer(FALLBACK, profile, missing_career=job, closest=self._sharing(job))
         # Clock times as typed ("12.30") and as spelled out by content ("at six" → "at 6").
         times = clock_times(question) + clock_times(" ".join(typed))
-        clock = next((m for m in profile.day.moments if m.time in times), None)
-        titled = None if clock else self._moment_named(tokens, profile)
-        if clock is not None:
+        return Reading(typed, tokens, home, named, named or home, other, times)
+
+    def _moment(self, reading: "Reading") -> Moment | None:
+        """The moment of the day a day question points at, if it points at one."""
+        profile, tokens = reading.profile, reading.tokens
+        if profile is None:
+            return None
+        return (
+            next((m for m in profile.day.moments if m.time in reading.times), None)
+            or self._moment_named(tokens, profile)
+            or self._moment_told(tokens, profile)
+            or self._moment_placed(tokens, profile)
+        )
+
+    def _by_rules(self, reading: "Reading") -> tuple[Answer, bool]:
+        """The answer of content's keywords, phrases and passages, and whether it is settled:
+        a career without a card, a veto or an uncovered subject is not for examples to undo."""
+        tokens, typed, named, profile = (
+            reading.tokens,
+            reading.typed,
+            reading.named,
+            reading.profile,
+        )
+        other = reading.other
+        missing = None if named else self._missing_career(typed, reading.home)
+        if missing is not None or profile is None:
+            closest = self._closest.get(missing, []) if missing else []
+            return Answer(FALLBACK, profile, missing_career=missing, closest=closest), True
+        scores = self._scores(tokens, profile)
+        if scores.get(FALLBACK, 0.0) >= self.spec.min_score:
+            return Answer(FALLBACK, profile, other_career=other), True
+        own_words = self._name_words.get(profile.slug, frozenset())
+        job = None if named else self._jobs.find(tokens, typed, own_words)
+        if job is not None:
+            missing_job = Answer(FALLBACK, profile, missing_career=job, closest=self._sharing(job))
+            return missing_job, True
+        clock = any(m.time in reading.times for m in profile.day.moments)
+        if clock:
             scores[DAY_INTENT] += CLOCK_WEIGHT * self.spec.min_score
-        elif times:
+        elif reading.times:
             scores[DAY_INTENT] += TIME_WEIGHT
-        elif (
-            titled is not None
-            or self._moment_placed(tokens, profile) is not None
-            or self._moment_told(tokens, profile) is not None
-        ):
+        elif self._moment(reading) is not None:
             scores[DAY_INTENT] += MOMENT_TITLE_WEIGHT
         best = self._best(scores)
         topic = self._uncovered(scores, best[1] if best else 0.0)
         if topic is not None:
             label = self.spec.uncovered[topic].label
-            return Answer(FALLBACK, profile, other_career=other, uncovered=label)
+            return Answer(FALLBACK, profile, other_career=other, uncovered=label), True
         if best is not None and best[1] < self.spec.min_score + WEAK_MARGIN:
             # A weak intent gives way to a passage that says much more ("the sign about …").
             strong = self._from_passages(tokens, profile, other, STRONG_PASSAGE)
             if strong.passages or strong.moment is not None:
-                return strong
+                return strong, False
         if best is not None:
             intent, score = best
             return Answer(
                 intent=intent,
                 profile=profile,
                 other_career=other,
-                moment=(
-                    clock
-                    or titled
-                    or self._moment_told(tokens, profile)
-                    or self._moment_placed(tokens, profile)
-                )
-                if intent == DAY_INTENT
-                else None,
+                moment=self._moment(reading) if intent == DAY_INTENT else None,
                 sentences=self._sentences(intent, profile),
                 score=score,
-            )
-        return self._from_passages(tokens, profile, other)
+            ), False
+        return self._from_passages(tokens, profile, other), False
 
     def _query(self, tokens: list[str], profile: Profile) -> list[str]:
         """The stems a question is matched on against a card's passages."""
@@ -433,51 +497,15 @@ class QuestionService:
                 return title
         return None
 
-    def _other_job(self, tokens: list[str], typed: list[str]) -> str | None:
-        """A job the catalog has no card for, named where jobs stand in a question ("become
-        a …", "does a … make", "… salary"): the words as typed, else None."""
-        for start in range(len(tokens)):
-            for width in range(JOB_WORDS, 0, -1):
-                end = start + width
-                span = tokens[start:end]
-                if end > len(tokens) or any(
-                    word in self._stopwords or word == CAREER_WORD for word in span
-                ):
-                    continue
-                if any(len(word) > JOB_WORD_LIMIT for word in typed[start:end]):
-                    continue  # said back to the student: no wall of letters
-                head = _singular(typed[end - 1])
-                if head in self._not_jobs or tokens[end - 1] in self._not_jobs:
-                    continue
-                # A word content knows is no job of its own ('beginners', 'engineers'); the
-                # typed word decides, a typo's guess may be any word ('driver' → drive).
-                unknown = any(not self.vocabulary.is_word(word) for word in typed[start:end])
-                job_like = len(head) > 4 and head.endswith(self._job_suffixes)
-                before, after = _around(tokens, start, end)
-                # "does a nanny make": any new word; "dj salary", "become a barista": one that
-                # is a job by its ending or by content's list.
-                asked_about = before in self._job_articles and after in self._job_verbs
-                placed = asked_about or self._job_follows(tokens, start) or after in self._job_after
-                if placed and (head in self._job_words or (unknown and (job_like or asked_about))):
-                    return " ".join([*typed[start : end - 1], head])
-        return None
-
     def _sharing(self, job: str) -> list[Profile]:
         """Catalog careers whose name shares a word with a job's: 'web designer' → Graphic
         Designer."""
-        words = {_singular(word) for word in job.split()}
+        words = {singular(word) for word in job.split()}
         return [
             profile
             for profile in self.catalog.by_area
-            if any(words & {_singular(w) for w in tokenize(name)} for name in self._names(profile))
+            if any(words & {singular(w) for w in tokenize(name)} for name in self._names(profile))
         ][:CLOSEST_SHOWN]
-
-    def _job_follows(self, tokens: list[str], start: int) -> bool:
-        """Whether the words before `start` are words a job follows ("become a")."""
-        return any(
-            len(words) <= start and tuple(tokens[start - len(words) : start]) == words
-            for words in self._job_before
-        )
 
     def _scores(self, tokens: list[str], profile: Profile) -> dict[str, float]:
         terms_index = self._profile_terms.get(profile.slug, self._general_terms)
@@ -581,19 +609,6 @@ class QuestionService:
                 if mentions and sentence not in found:
                     found.append(sentence)
         return found
-
-
-def _singular(word: str) -> str:
-    """A typed job name's singular, for saying it back: 'djs' → dj."""
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
-
-
-def _around(tokens: list[str], start: int, end: int) -> tuple[str | None, str | None]:
-    before = tokens[start - 1] if start > 0 else None
-    after = tokens[end] if end < len(tokens) else None
-    return before, after
 
 
 def _same_stem(a: str, b: str) -> bool:

@@ -25,7 +25,10 @@ PREFIX_MARK = "*"
 _CACHE_LIMIT = 20_000
 
 _WORD = re.compile(r"[a-z0-9]+(?::[0-9]{2})?")
-_CLOCK = re.compile(r"\b(at\s+)?(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|o'?clock)?\b")
+# "3", "5:00", "6pm", "12.30", "12 30" (a spelled-out "twelve thirty"); "half 12" is 12:30.
+_CLOCK = re.compile(
+    r"\b(at\s+|half\s+)?(\d{1,2})(?:[:.](\d{2})|\s(00|15|30|45)\b)?\s*(am|pm|o'?\s?clock)?\b"
+)
 _REPEATS = re.compile(r"([a-z])\1{2,}")
 _CURRENCY = re.compile(r"[$€£]+")
 # "a.i." is "ai"; "100k" is a sum of money.
@@ -70,9 +73,10 @@ def clock_times(question: str) -> list[str]:
     """The clock times a question names ("at 3", "5:00", "6pm", "12.30"), as "H:MM"."""
     found: list[str] = []
     for match in _CLOCK.finditer(question.lower()):
-        if not (match[1] or match[3] or match[4]):
+        if not (match[1] or match[3] or match[4] or match[5]):
             continue  # a bare number ("top 5") is not a time
-        hour, minute = int(match[2]), int(match[3] or 0)
+        half = (match[1] or "").startswith("half")
+        hour, minute = int(match[2]), 30 if half else int(match[3] or match[4] or 0)
         if hour <= 23 and minute <= 59:
             found.append(f"{hour}:{minute:02d}")
     return found
@@ -113,14 +117,20 @@ def _plausible_typo(token: str, word: str) -> bool:
 class Vocabulary:
     """The known words, and how a typed token folds to one of them (cached per token)."""
 
-    def __init__(self, words: Iterable[str], prefixes: Iterable[str]) -> None:
+    def __init__(
+        self, words: Iterable[str], prefixes: Iterable[str], exact: Iterable[str] = ()
+    ) -> None:
+        """`exact`: words a token becomes only as typed, never by sharing a stem ('tiktok' is
+        no 'tiktoker')."""
         self.words = frozenset(words)
         self.prefixes = tuple(sorted(set(prefixes), key=len, reverse=True))
+        only_exact = frozenset(exact)
         self._by_stem: dict[str, list[str]] = defaultdict(list)
         # A short word is never a typo's target ('play' is not 'pay'): 4 letters and more.
         self._by_initial: dict[str, list[str]] = defaultdict(list)
         for word in sorted(self.words, key=lambda word: (len(word), word)):
-            self._by_stem[stem(word)].append(word)
+            if word not in only_exact:
+                self._by_stem[stem(word)].append(word)
             if len(word) >= 4:
                 self._by_initial[word[0]].append(word)
         # A prefix is a typo's target too ('alternitives' → alternative*), kept as typed.
