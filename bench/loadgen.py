@@ -1,8 +1,9 @@
 """The load generator of the throughput benchmark.
 
 Simulated students POST updates to a webhook, as Telegram does, one update at a time each: a new
-student's /start, menu presses (callback queries carrying the callback data of the bot's
-previous reply), a free-text question, the fit checklist, the starter project's first note. The
+student's /start (then, when the bot has several careers, the music producer picked from the
+career list), menu presses (callback queries carrying the callback data of the bot's previous
+reply), a free-text question, the fit checklist, the starter project's first note. The
 bot's replies go to the stand-in Bot API (bot/standin/server.py), served by this same process,
 which answers at once; every call it receives is matched to the student by chat id.
 
@@ -86,11 +87,13 @@ class Tap:
 Step = Say | Tap
 
 
-def scenario(signs: int, question: str) -> list[Step]:
-    """One student's visit, from /start to the first note of the starter project."""
+def scenario(signs: int, question: str, career: str | None = None) -> list[Step]:
+    """One student's visit, from /start to the first note of the starter project. `career`:
+    the title to tap on the career list that /start shows when there are several careers."""
     answers = [Tap(("👍 Yes", "🤷 Not sure", "👎 No")[index % 3]) for index in range(signs)]
     return [
         Say("/start"),
+        *([Tap(career)] if career else []),
         Tap("🕘 A typical day"),
         Tap("🛠"),
         Say(question),
@@ -172,6 +175,7 @@ class LoadGenerator:
 
     `keyboards`: whether the bot answers with buttons to tap (careerbot). Without (the echo
     bot), a tap presses a button on the bot's last message with made-up callback data.
+    `career`: the career to pick from the list /start shows (see `scenario`).
     """
 
     def __init__(
@@ -185,6 +189,7 @@ class LoadGenerator:
         keyboards: bool,
         error_text: str | None,
         think_seconds: float = 0.0,
+        career: str | None = None,
     ) -> None:
         self.server = server
         self.telegram = server.telegram
@@ -195,6 +200,7 @@ class LoadGenerator:
         self.keyboards = keyboards
         self.error_text = error_text
         self.think_seconds = think_seconds
+        self.career = career
         self.pending: dict[int, Pending] = {}
         self.callback_chat: dict[str, int] = {}
         self.keyboard_message: dict[int, int] = {}
@@ -224,7 +230,7 @@ class LoadGenerator:
         chat_id = next(self._chat_ids)
         question = QUESTIONS[next(self._visits) % len(QUESTIONS)]
         user = user_json(chat_id, f"Student{index}")
-        return Student(index, chat_id, user, scenario(self.signs, question))
+        return Student(index, chat_id, user, scenario(self.signs, question, self.career))
 
     async def _walk(
         self, http: aiohttp.ClientSession, student: Student, budget: Budget, stats: PhaseStats
