@@ -2,11 +2,15 @@
 polling, which gets no second delivery, tries an update met by an outage again in place."""
 
 import asyncio
+import shutil
+import sqlite3
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiogram.types import Update
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import make_url
 
@@ -19,6 +23,7 @@ from bot.outage import UpdateInHand
 from bot.standin.server import message_update, user_json
 from bot.standin.session import StandInSession
 from bot.standin.telegram import FakeTelegram
+from bot.webhook import create_app
 from tests.conftest import BotHarness
 from tests.feature_support import DIALOGS, ERROR
 from tests.outage_support import TcpProxy
@@ -150,3 +155,46 @@ async def test_polling_tries_an_update_met_by_a_database_outage_again_until_it_i
         await bot.session.close()
     assert texts(telegram, user_id).count(GREETING) == 1
     assert ERROR not in texts(telegram, user_id)
+
+
+async def test_an_update_met_by_a_locked_sqlite_database_gets_503_and_is_handled_once_later(
+    tmp_path: Path, sqlite_template: Path, content: Content, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's outage: another process (a CLI command, a backup) holds the write lock past
+    the busy timeout. The webhook answers 503 and sends nothing; delivered again once the lock
+    is gone, the update is handled once (tests/test_webhook.py has PostgreSQL and Redis)."""
+    monkeypatch.setattr("bot.db.engine.SQLITE_BUSY_TIMEOUT_MS", 300)  # not 10 s a try
+    path = tmp_path / "careerbot.db"
+    shutil.copy(sqlite_template, path)
+    secret = "sqlite-outage"
+    settings = Settings(
+        _env_file=None, database_url=f"sqlite+aiosqlite:///{path}", webhook_secret=secret
+    )
+    telegram = FakeTelegram()
+    app = create_app(settings, content, bot=create_bot(settings, StandInSession(telegram)))
+    client: TestClient[Any, Any] = TestClient(TestServer(app))
+    await client.start_server()
+
+    async def deliver(raw: dict[str, Any]) -> int:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+        response = await client.post("/telegram", json=raw, headers=headers)
+        await response.read()
+        return response.status
+
+    try:
+        assert await deliver(message_update(telegram, user_json(1002, "Bo"), "/start")) == 200
+        start = message_update(telegram, user_json(1001, "Sam"), "/start")
+        writer = sqlite3.connect(path, isolation_level=None)
+        try:
+            writer.execute("BEGIN IMMEDIATE")  # another process's write transaction
+            assert await deliver(start) == 503
+            assert await deliver(start) == 503  # delivered again: still locked
+            assert texts(telegram, 1001) == [], "nothing is said while the update waits"
+        finally:
+            writer.close()  # its transaction rolled back, the lock gone
+        assert await deliver(start) == 200
+        assert await deliver(start) == 200  # once more: handled already
+    finally:
+        await client.close()
+    assert texts(telegram, 1001).count(GREETING) == 1
+    assert ERROR not in texts(telegram, 1001)
