@@ -626,3 +626,16 @@ def test_careerbot_ask_says_an_intent_was_learnt_and_how_sure(
     assert careerbot(["ask", "whats the vibe of the job"]) == 0
     err = capsys.readouterr().err
     assert re.search(r"^\[intent work learnt from the examples, probability 0\.\d\d", err, re.M)
+
+
+def test_a_card_that_covers_a_subject_others_leave_out_answers_from_its_passage() -> None:
+    content = load_content(
+        Settings(_env_file=None, content_dir=CATALOG_DIR, dialogs_dir=SETTINGS.dialogs_dir)
+    )
+    teacher = content.questions.answer("do i need a degree", "high-school-teacher")
+    assert teacher.node == "answer_passage" and teacher.uncovered is None
+    assert "degree" in teacher.passages[0]
+    card = content.catalog.get("high-school-teacher")
+    assert card is not None and teacher.passages[0] in card.numbers.text
+    producer = content.questions.answer("do i need a degree", "music-producer")
+    assert producer.uncovered == "what to study, degrees or courses"

@@ -66,6 +66,8 @@ STRONG_PASSAGE = 3.0
 # Keywords scoring min_score + SURE_MARGIN are trusted without asking the examples (about a
 # millisecond saved; the same accuracy when a file of examples is left out: bench/README.md).
 SURE_MARGIN = 3.0
+# How many of the card's best passages are looked at for one naming an uncovered subject.
+COVERED_LOOK = 5
 # A second passage is shown when it scores at least this share of the best.
 SECOND_PASSAGE_SHARE = 0.8
 
@@ -159,10 +161,8 @@ class QuestionService:
             [*names_of_absent, *(p.text for found in passages.values() for p in found)],
         )
         general = {name: self._keys(intent.keywords) for name, intent in spec.intents.items()}
-        general |= {
-            UNCOVERED_MARK + name: self._keys(topic.keywords)
-            for name, topic in spec.uncovered.items()
-        }
+        self._topic_keys = {name: self._keys(t.keywords) for name, t in spec.uncovered.items()}
+        general |= {UNCOVERED_MARK + name: keys for name, keys in self._topic_keys.items()}
         self._general_terms = self._invert(general)
         self._profile_terms: dict[str, TermIndex] = {}
         for profile in catalog:
@@ -414,6 +414,9 @@ class QuestionService:
         best = self._best(scores)
         topic = self._uncovered(scores, best[1] if best else 0.0)
         if topic is not None:
+            covered = self._covered_by_card(tokens, profile, other, topic)
+            if covered is not None:
+                return covered, True
             label = self.spec.uncovered[topic].label
             return Answer(FALLBACK, profile, other_career=other, uncovered=label), True
         if best is not None and best[1] < self.spec.min_score + WEAK_MARGIN:
@@ -432,6 +435,37 @@ class QuestionService:
                 score=score,
             ), False
         return self._from_passages(tokens, profile, other), False
+
+    def _covered_by_card(
+        self, tokens: list[str], profile: Profile, other: bool, topic: str
+    ) -> Answer | None:
+        """The card's passage on a subject most cards leave out, when this card has one: a
+        teacher's card says which degree it takes. The passage must hold a word of the
+        question that alone names the subject ("degree"); that is evidence enough, so no
+        passage score is asked of it."""
+        strong = {
+            term
+            for term, weight in self._topic_keys[topic].items()
+            if weight >= self.spec.min_score and not term.endswith(PREFIX_MARK)
+        }
+        # Whole words, not stems: "hearing" (health) is not "hear" (an ear for sound).
+        asked = strong.intersection(tokens)
+        if not asked:
+            return None
+        query = self._query(tokens, profile)
+        for found in self._passages.best(profile.slug, query, 1, limit=COVERED_LOOK):
+            if found.passage.moment is None and not asked.isdisjoint(
+                self._phrase(found.passage.text)
+            ):
+                return Answer(
+                    intent=found.passage.intent,
+                    profile=profile,
+                    other_career=other,
+                    passages=[found.passage.text],
+                    section=found.passage.section,
+                    score=round(found.score, 2),
+                )
+        return None
 
     def _query(self, tokens: list[str], profile: Profile) -> list[str]:
         """The stems a question is matched on against a card's passages."""
