@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import select
 
 from bot.app import load_content
 from bot.config import Settings
 from bot.content.models import AREAS
 from bot.db.engine import Database
+from bot.db.models import UnansweredQuestion
 from bot.standin.telegram import FakeTelegram
 from tests.conftest import CATALOG_DIR, BotHarness, start_bot
 from tests.feature_support import (
@@ -19,6 +21,7 @@ from tests.feature_support import (
     assert_menu_changed,
     assert_no_error,
     project,
+    scalars,
     screen,
     shown,
     take_checklist,
@@ -197,3 +200,44 @@ async def test_every_shipped_career_is_reached_from_the_career_list(shipped: Bot
             assert "None" not in text.split() and "{{" not in text
             await sam.press_data("n:menu")
         await sam.press(OTHER_CAREERS)
+
+
+@pytest.mark.parametrize(
+    ("question", "says", "kept"),
+    [
+        ("how much do they make", "Which career do you mean?", True),
+        ("hi", "Pick a career from the list, then ask me anything", False),
+        ("how much does a dj make", "I don't have a card for dj yet", True),
+    ],
+)
+async def test_a_question_before_any_career_is_chosen_leads_to_the_list(
+    shipped: BotHarness, question: str, says: str, kept: bool
+) -> None:
+    sam = shipped.user()
+    await sam.send("/start")
+    replies = await sam.send(question)
+    assert_no_error(replies)
+    text = plain(screen(sam))
+    assert says in text
+    assert "$" not in text and "None" not in text.split() and "{{" not in text
+    assert "🧭 All careers" in sam.current_labels()
+    for section in ("💰 The pay", "🕘 A typical day"):
+        assert section not in sam.current_labels()
+    await sam.press("🧭 All careers")
+    catalog = load_content(Settings(_env_file=None, content_dir=CATALOG_DIR)).catalog
+    assert sorted(sam.current_labels()) == sorted(profile.title for profile in catalog)
+    assert (await scalars(shipped, select(UnansweredQuestion.text))) == ([question] if kept else [])
+
+
+async def test_a_question_naming_a_career_is_answered_before_one_is_chosen(
+    shipped: BotHarness,
+) -> None:
+    sam = shipped.user()
+    await sam.send("/start")
+    await sam.send("how much do electricians make")
+    electrician = load_content(Settings(_env_file=None, content_dir=CATALOG_DIR)).catalog.get(
+        "electrician"
+    )
+    assert electrician is not None
+    assert plain(screen(sam)).startswith(f"💰 {electrician.title} · ")
+    assert f"🔎 Explore {electrician.title}" in sam.current_labels()

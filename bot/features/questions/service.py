@@ -48,6 +48,8 @@ from bot.features.questions.words import (
 from bot.services.students import record_event
 
 FALLBACK = "unknown"
+# The one intent answered before a career is chosen: its answer needs no card.
+GREETING = "hello"
 DAY_INTENT = "day"
 UNANSWERED_TEXT_LIMIT = 300
 # What naming a moment of the typical day adds to `day`: its clock time ("what happens at
@@ -365,7 +367,8 @@ class QuestionService:
         typed = tokenize(question, self.spec.spellings)
         home = self.catalog.get(career) or self.catalog.only()
         tokens, typed, named = self._name_careers(typed, home)
-        other = named is not None and home is not None and named.slug != home.slug
+        # Another career than the student's, or one named before any is chosen: offer to explore it.
+        other = named is not None and (home is None or named.slug != home.slug)
         # Clock times as typed ("12.30") and as spelled out by content ("at six" → "at 6").
         times = clock_times(question) + clock_times(" ".join(typed))
         return Reading(typed, tokens, home, named, named or home, other, times)
@@ -393,9 +396,18 @@ class QuestionService:
         )
         other = reading.other
         missing = None if named else self._missing_career(typed, reading.home)
-        if missing is not None or profile is None:
-            closest = self._closest.get(missing, []) if missing else []
+        if missing is not None:
+            closest = self._closest.get(missing, [])
             return Answer(FALLBACK, profile, missing_career=missing, closest=closest), True
+        if profile is None:
+            # No career chosen and none named: a job without a card is still said to be one,
+            # a greeting greeted; anything else needs a career first (the list is offered).
+            job = self._jobs.find(tokens, typed, frozenset())
+            best = None if job else self._best(self._scores(tokens, None))
+            if best is not None and best[0] == GREETING:
+                return Answer(GREETING, None, score=best[1]), True
+            closest = self._sharing(job) if job else []
+            return Answer(FALLBACK, None, missing_career=job, closest=closest), True
         scores = self._scores(tokens, profile)
         if scores.get(FALLBACK, 0.0) >= self.spec.min_score:
             return Answer(FALLBACK, profile, other_career=other), True
@@ -573,8 +585,12 @@ class QuestionService:
             if any(words & {singular(w) for w in tokenize(name)} for name in self._names(profile))
         ][:CLOSEST_SHOWN]
 
-    def _scores(self, tokens: list[str], profile: Profile) -> dict[str, float]:
-        terms_index = self._profile_terms.get(profile.slug, self._general_terms)
+    def _scores(self, tokens: list[str], profile: Profile | None) -> dict[str, float]:
+        terms_index = (
+            self._profile_terms.get(profile.slug, self._general_terms)
+            if profile
+            else self._general_terms
+        )
         terms = {
             term
             for token in tokens
