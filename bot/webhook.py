@@ -95,7 +95,7 @@ def create_app(
     app = web.Application()
     # First of the shutdown hooks: the bot session, the jobs and the storage stay open until
     # the updates in hand are finished (aiohttp runs on_shutdown before it waits for them).
-    app.on_shutdown.append(InFlight.install(app).drain)
+    app.on_shutdown.append(InFlight.install(app, settings.webhook_read_timeout).drain)
     UpdateRequestHandler(
         dispatcher,
         bot,
@@ -231,24 +231,31 @@ def unavailable() -> web.Response:
 
 
 class InFlight:
-    """Counts the requests being handled, so that a stopping worker can wait for them."""
+    """Counts the requests being handled, so that a stopping worker can wait for them, and
+    knows the connections that have sent a whole request head, so that one that has not
+    within `head_timeout` seconds can be cut (ConnectionCap)."""
 
     KEY: "web.AppKey[InFlight]" = web.AppKey("in_flight")
 
-    def __init__(self) -> None:
+    def __init__(self, head_timeout: float) -> None:
         self.count = 0
+        self.head_timeout = head_timeout
+        # Connections (by id: aiohttp's protocol takes no weak reference) not yet past their
+        # first request head; each leaves with its first request or its cut.
+        self.silent: set[int] = set()
         self._idle = asyncio.Event()
         self._idle.set()
 
     @classmethod
-    def install(cls, app: web.Application) -> "InFlight":
-        tracker = cls()
+    def install(cls, app: web.Application, head_timeout: float) -> "InFlight":
+        tracker = cls(head_timeout)
         app.middlewares.append(tracker.middleware)
         app[cls.KEY] = tracker
         return tracker
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        self.silent.discard(id(request.protocol))
         self.count += 1
         self._idle.clear()
         try:
@@ -286,12 +293,15 @@ class ConnectionCap:
     """The protocol factory of a worker's socket: aiohttp's, until `limit` connections are open.
 
     Slow clients (a body dribbled a byte at a time) each hold a connection until the read
-    timeout; the cap keeps them from taking every socket the worker can open.
+    timeout; the cap keeps them from taking every socket the worker can open. A connection
+    that has not sent a whole request head within the read timeout (headers dribbled, or
+    nothing at all) is closed: aiohttp itself would keep it for its keep-alive time, an hour.
     """
 
-    def __init__(self, server: web.Server, limit: int) -> None:
+    def __init__(self, server: web.Server, limit: int, tracker: InFlight) -> None:
         self.server = server
         self.limit = limit
+        self.tracker = tracker
         # Accepted, but not yet in server.connections: the loop accepts a burst at once and
         # calls connection_made (which counts it) only afterwards.
         self.starting = 0
@@ -303,7 +313,20 @@ class ConnectionCap:
         loop = asyncio.get_running_loop()
         # The transport schedules connection_made once this returns: settle after it has run.
         loop.call_soon(loop.call_soon, self._started)
-        return self.server()
+        protocol = self.server()
+        self.tracker.silent.add(id(protocol))
+        # The callback holds the protocol, so its id stays its own until then.
+        loop.call_later(self.tracker.head_timeout, self._cut_if_silent, protocol)
+        return protocol
+
+    def _cut_if_silent(self, protocol: web.RequestHandler) -> None:
+        if id(protocol) not in self.tracker.silent:
+            return
+        self.tracker.silent.discard(id(protocol))
+        if protocol.transport is not None:
+            timeout = self.tracker.head_timeout
+            logger.warning("no request head within %s s: connection cut", timeout)
+            protocol.transport.close()
 
     def _started(self) -> None:
         self.starting -= 1
@@ -326,7 +349,7 @@ async def serving(
     )
     await runner.setup()
     assert runner.server is not None
-    protocol = ConnectionCap(runner.server, max_connections)
+    protocol = ConnectionCap(runner.server, max_connections, app[InFlight.KEY])
     try:
         listening = await asyncio.get_running_loop().create_server(
             protocol, host, port, reuse_port=True

@@ -848,6 +848,51 @@ async def test_a_request_that_is_not_an_update_gets_400_and_one_log_line(
     assert (await worker.client.post(PATH, data=body, headers=headers)).status == 401
 
 
+async def test_clients_that_never_finish_a_request_head_are_cut(
+    settings: Settings, content: Content, telegram: FakeTelegram
+) -> None:
+    """Headers dribbled a byte at a time, or nothing sent at all: cut after the read timeout,
+    where aiohttp would have kept the socket for its keep-alive time (an hour)."""
+    tuned = settings.model_copy(update={"webhook_read_timeout": 1.0})
+    app = create_app(tuned, content, bot=create_bot(tuned, StandInSession(telegram)))
+    port = free_port()
+    cap = 10
+
+    async def held(first: bytes, dribble: bytes) -> float:
+        """Seconds until the server closed a connection sending `first`, then `dribble`
+        every 0.2 s (nothing, if empty)."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        started = time.monotonic()
+        try:
+            writer.write(first)
+            read = asyncio.ensure_future(reader.read())
+            while not read.done():
+                if dribble:
+                    writer.write(dribble)
+                await asyncio.wait([read], timeout=0.2)
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+        return time.monotonic() - started
+
+    head = f"POST {PATH} HTTP/1.1\r\nHost: bot\r\nX-Padding: ".encode()
+    async with serving(app, "127.0.0.1", port, cap), aiohttp.ClientSession() as http:
+        held_for = await asyncio.wait_for(
+            asyncio.gather(*(held(head, b"a") for _ in range(cap)), held(b"", b"")), DEADLINE
+        )
+        ana = Person(telegram)
+        async with http.post(
+            f"http://127.0.0.1:{port}{PATH}",
+            json=ana.says("/start"),
+            headers={SECRET_HEADER: SECRET},
+        ) as response:
+            after = response.status
+    # Cut at the read timeout (1 s), with room for a busy machine, not after an hour.
+    assert all(seconds < 30 for seconds in held_for), held_for
+    assert after == 200
+
+
 async def test_slow_clients_are_cut_and_cannot_take_every_connection(
     settings: Settings, content: Content, telegram: FakeTelegram
 ) -> None:
