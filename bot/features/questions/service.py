@@ -62,7 +62,7 @@ MOMENT_TITLE_WEIGHT = 1.5
 # Uncovered subjects score beside the intents under this mark.
 UNCOVERED_MARK = "uncovered:"
 # An intent scoring less than min_score + WEAK_MARGIN gives way to a passage scoring
-# STRONG_PASSAGE times passage_min_score (calibrated on bench/dev*.yaml: bench/README.md).
+# STRONG_PASSAGE times passage_min_score (calibrated on content/examples: bench/README.md).
 WEAK_MARGIN = 1.5
 STRONG_PASSAGE = 3.0
 # Keywords scoring min_score + SURE_MARGIN are trusted without asking the examples (about a
@@ -125,7 +125,9 @@ class Answer:
 @dataclass(frozen=True)
 class Reading:
     """A question read: its typed and canonical words (career names as CAREER_WORD), the
-    student's career, the career it names, the one it is about, and the clock times in it."""
+    student's career, the career it names, the one it is about, the clock times in it, and
+    the moment of that career's day it points at: by its clock time (`clocked`) or else by
+    its words."""
 
     typed: list[str]
     tokens: list[str]
@@ -134,6 +136,8 @@ class Reading:
     profile: Profile | None
     other: bool
     times: list[str]
+    moment: Moment | None
+    clocked: bool
 
 
 Phrase = tuple[str, ...]
@@ -163,8 +167,17 @@ class QuestionService:
             [*names_of_absent, *(p.text for found in passages.values() for p in found)],
         )
         general = {name: self._keys(intent.keywords) for name, intent in spec.intents.items()}
-        self._topic_keys = {name: self._keys(t.keywords) for name, t in spec.uncovered.items()}
-        general |= {UNCOVERED_MARK + name: keys for name, keys in self._topic_keys.items()}
+        topic_keys = {name: self._keys(t.keywords) for name, t in spec.uncovered.items()}
+        general |= {UNCOVERED_MARK + name: keys for name, keys in topic_keys.items()}
+        # Per subject, the words that alone name it (a card's passage holding one covers it).
+        self._topic_words = {
+            name: frozenset(
+                term
+                for term, weight in keys.items()
+                if weight >= spec.min_score and not term.endswith(PREFIX_MARK)
+            )
+            for name, keys in topic_keys.items()
+        }
         self._general_terms = self._invert(general)
         self._profile_terms: dict[str, TermIndex] = {}
         for profile in catalog:
@@ -325,10 +338,7 @@ class QuestionService:
 
     def _title_words(self, moment: Moment, common: set[str]) -> frozenset[str]:
         """The words that tell a moment apart: its title's, less stopwords and keywords."""
-        words = {
-            self.vocabulary.canonical(word) for word in tokenize(moment.title, self.spec.spellings)
-        }
-        return frozenset(words - self._stopwords - common)
+        return frozenset(self._phrase(moment.title)) - self._stopwords - common
 
     # Answering
 
@@ -357,9 +367,8 @@ class QuestionService:
             intent=guess.intent,
             profile=profile,
             other_career=reading.other,
-            moment=self._moment(reading) if guess.intent == DAY_INTENT else None,
+            moment=reading.moment if guess.intent == DAY_INTENT else None,
             sentences=self._sentences(guess.intent, profile),
-            score=found.score if guess.intent == found.intent else 0.0,
             learnt=guess.probability,
         )
 
@@ -371,19 +380,18 @@ class QuestionService:
         other = named is not None and (home is None or named.slug != home.slug)
         # Clock times as typed ("12.30") and as spelled out by content ("at six" → "at 6").
         times = clock_times(question) + clock_times(" ".join(typed))
-        return Reading(typed, tokens, home, named, named or home, other, times)
-
-    def _moment(self, reading: "Reading") -> Moment | None:
-        """The moment of the day a day question points at, if it points at one."""
-        profile, tokens = reading.profile, reading.tokens
-        if profile is None:
-            return None
-        return (
-            next((m for m in profile.day.moments if m.time in reading.times), None)
-            or self._moment_named(tokens, profile)
-            or self._moment_told(tokens, profile)
-            or self._moment_placed(tokens, profile)
-        )
+        profile = named or home
+        clock = None
+        moment = None
+        if profile is not None:
+            clock = next((m for m in profile.day.moments if m.time in times), None)
+            moment = (
+                clock
+                or self._moment_named(tokens, profile)
+                or self._moment_told(tokens, profile)
+                or self._moment_placed(tokens, profile)
+            )
+        return Reading(typed, tokens, home, named, profile, other, times, moment, clock is not None)
 
     def _by_rules(self, reading: "Reading") -> tuple[Answer, bool]:
         """The answer of content's keywords, phrases and passages, and whether it is settled:
@@ -416,12 +424,11 @@ class QuestionService:
         if job is not None:
             missing_job = Answer(FALLBACK, profile, missing_career=job, closest=self._sharing(job))
             return missing_job, True
-        clock = any(m.time in reading.times for m in profile.day.moments)
-        if clock:
+        if reading.clocked:
             scores[DAY_INTENT] += CLOCK_WEIGHT * self.spec.min_score
         elif reading.times:
             scores[DAY_INTENT] += TIME_WEIGHT
-        elif self._moment(reading) is not None:
+        elif reading.moment is not None:
             scores[DAY_INTENT] += MOMENT_TITLE_WEIGHT
         best = self._best(scores)
         topic = self._uncovered(scores, best[1] if best else 0.0)
@@ -442,7 +449,7 @@ class QuestionService:
                 intent=intent,
                 profile=profile,
                 other_career=other,
-                moment=self._moment(reading) if intent == DAY_INTENT else None,
+                moment=reading.moment if intent == DAY_INTENT else None,
                 sentences=self._sentences(intent, profile),
                 score=score,
             ), False
@@ -455,13 +462,8 @@ class QuestionService:
         teacher's card says which degree it takes. The passage must hold a word of the
         question that alone names the subject ("degree"); that is evidence enough, so no
         passage score is asked of it."""
-        strong = {
-            term
-            for term, weight in self._topic_keys[topic].items()
-            if weight >= self.spec.min_score and not term.endswith(PREFIX_MARK)
-        }
         # Whole words, not stems: "hearing" (health) is not "hear" (an ear for sound).
-        asked = strong.intersection(tokens)
+        asked = self._topic_words[topic].intersection(tokens)
         if not asked:
             return None
         query = self._query(tokens, profile)
@@ -491,13 +493,13 @@ class QuestionService:
         ]
 
     def _from_passages(
-        self, tokens: list[str], profile: Profile, other: bool, times: float = 1.0
+        self, tokens: list[str], profile: Profile, other: bool, factor: float = 1.0
     ) -> Answer:
-        """The card's best passages when they score `times` the calibrated score, else the
-        fallback."""
+        """The card's best passages when they score `factor` times the calibrated score, else
+        the fallback."""
         query = self._query(tokens, profile)
         found: list[Found] = self._passages.best(profile.slug, query, self.spec.passage_min_terms)
-        if not found or found[0].score < times * self.spec.passage_min_score:
+        if not found or found[0].score < factor * self.spec.passage_min_score:
             return Answer(FALLBACK, profile, other_career=other)
         top = found[0]
         shown = [top.passage] + [
@@ -648,12 +650,7 @@ class QuestionService:
 
     def _own_words(self, moments: list[Moment], common: set[str]) -> list[frozenset[str]]:
         """Per moment, the words of its text no other moment's text has."""
-        words = [
-            {self.vocabulary.canonical(word) for word in tokenize(m.text, self.spec.spellings)}
-            - self._stopwords
-            - common
-            for m in moments
-        ]
+        words = [set(self._phrase(m.text)) - self._stopwords - common for m in moments]
         return [
             frozenset(own.difference(*(other for other in words if other is not own)))
             for own in words

@@ -137,26 +137,25 @@ class Vocabulary:
         for prefix in self.prefixes:
             if len(prefix) >= 4 and prefix not in self.words:
                 self._by_initial[prefix[0]].append(prefix)
-        self._cache: dict[str, str] = {}
-        self._name_cache: dict[str, str] = {}
+        # Per folding (with stems, without), the word each token seen folded to.
+        self._cache: dict[bool, dict[str, str]] = {True: {}, False: {}}
 
     def canonical(self, token: str) -> str:
         """The known word `token` stands for, or the token itself."""
-        found = self._cache.get(token)
-        if found is None:
-            if len(self._cache) >= _CACHE_LIMIT:
-                self._cache.clear()
-            found = self._cache[token] = self._lookup(token)
-        return found
+        return self._folded(token, stems=True)
 
     def name_form(self, token: str) -> str:
         """The known word `token` stands for as part of a name: its singular or the word it is
         a typo of, never a word sharing its stem ('cooked' is not the unlisted 'Cook')."""
-        found = self._name_cache.get(token)
+        return self._folded(token, stems=False)
+
+    def _folded(self, token: str, stems: bool) -> str:
+        cache = self._cache[stems]
+        found = cache.get(token)
         if found is None:
-            if len(self._name_cache) >= _CACHE_LIMIT:
-                self._name_cache.clear()
-            found = self._name_cache[token] = self._lookup(token, stems=False)
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            found = cache[token] = self._lookup(token, stems)
         return found
 
     def is_word(self, token: str) -> bool:
@@ -167,7 +166,7 @@ class Vocabulary:
         """Whether a canonical token is a word content knows (or starts with a known prefix)."""
         return token in self.words or any(token.startswith(p) for p in self.prefixes)
 
-    def _lookup(self, token: str, stems: bool = True) -> str:
+    def _lookup(self, token: str, stems: bool) -> str:
         for form in _forms(token):
             if form in self.words:
                 return form
@@ -176,7 +175,8 @@ class Vocabulary:
         same_stem = self._by_stem.get(stem(token)) if stems else None
         if same_stem:  # the most alike: 'enginer' → engineer, not engine
             return max(same_stem, key=lambda word: (fuzz.ratio(token, word), -len(word)))
-        # A typo first, then a prefix: 'mixng' is 'mixing' though it starts with 'mix'.
+        # A typo is looked for even where a prefix keyword would match ('mixng' is 'mixing',
+        # though it starts with 'mix'); the prefix still counts through `terms`.
         meant = self._typo_of(token)
         if meant is None:
             return token
