@@ -14,10 +14,13 @@ from bot.content.models import Profile
 from bot.db.models import (
     Announcement,
     Base,
+    CareerReason,
     Cohort,
     Delivery,
     HandledUpdate,
     Project,
+    QuizAnswer,
+    QuizAttempt,
     Student,
     utcnow,
 )
@@ -421,6 +424,14 @@ async def fill_every_table(harness: BotHarness, profile: Profile) -> None:
                 reason="chat_not_found",
             )
         )
+        # Until the quiz and the reasons are reached through the bot in fill_everything.
+        quiz = QuizAttempt(student_id=sam_row.id, cursor=1, finished_at=now, matches=profile.slug)
+        session.add(quiz)
+        await session.flush()
+        session.add(QuizAnswer(attempt_id=quiz.id, item="quiz-item", value=3))
+        session.add(
+            CareerReason(student_id=sam_row.id, career=profile.slug, moment="leave", reason="why")
+        )
         await session.execute(
             update(Student).where(Student.id == sam_row.id).values(blocked_at=now)
         )
@@ -460,6 +471,7 @@ PRESENTED: dict[tuple[str, str], Callable[[Any], str]] = {
     ("projects", "reminders"): lambda on: f"reminders {'on' if on else 'off'}",
     ("events", "created_at"): lambda moment: moment.strftime("%Y-%m-%d"),
     ("deliveries", "attempts"): lambda count: f"tried {count} time(s)",
+    ("quiz_answers", "value"): lambda value: f": {value} (",
 }
 
 

@@ -119,6 +119,51 @@ class ChecklistAnswer(Base):
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class QuizAttempt(Base):
+    """One walk through the interest quiz. Retaking starts a new attempt; old ones stay."""
+
+    __tablename__ = "quiz_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    cursor: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Set at the finish, for stats: the matched careers' slugs, best first, comma-separated;
+    # "" when the answers could not tell.
+    matches: Mapped[str | None] = mapped_column(String(200))
+
+
+class QuizAnswer(Base):
+    __tablename__ = "quiz_answers"
+    __table_args__ = (UniqueConstraint("attempt_id", "item"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("quiz_attempts.id", ondelete="CASCADE"))
+    # The item's id in content/quiz.yaml: answers survive items being reordered.
+    item: Mapped[str] = mapped_column(String(32))
+    value: Mapped[int] = mapped_column(Integer)
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CareerReason(Base):
+    """Why a student felt the way they did about a career, one tap from content/reasons.yaml:
+    after the checklist's result (`moment` "checklist") or on leaving it ("leave"). The last
+    tap per career and moment stands."""
+
+    __tablename__ = "career_reasons"
+    __table_args__ = (UniqueConstraint("student_id", "career", "moment"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    career: Mapped[str] = mapped_column(String(40))
+    moment: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class Project(Base):
     """A student's run at a career's starter project, with their reminder preference."""
 

@@ -13,6 +13,9 @@ from bot.features.privacy.service import (
     MyData,
     ProjectRecord,
     QuestionRecord,
+    QuizAnswerRecord,
+    QuizRecord,
+    ReasonRecord,
     StepDoneRecord,
 )
 
@@ -41,6 +44,8 @@ def _mydata(profile: Profile) -> MyData:
         moves=[MoveRecord(None, "Class 9B", now), MoveRecord("Class 9B", "Class 9C", now)],
         events=[EventRecord("view", "menu", profile.slug, 1, now, now)],
         attempts=[AttemptRecord(profile.slug, now, now, [AnswerRecord(1, "yes", now)], 1)],
+        quizzes=[QuizRecord(now, now, 1, profile.slug, [QuizAnswerRecord("item", 4, now)])],
+        reasons=[ReasonRecord(profile.slug, "leave", "loved_it", now)],
         projects=[
             ProjectRecord(
                 profile.slug,

@@ -18,6 +18,7 @@ from bot.content.catalog import Catalog
 from bot.db.models import (
     ActiveDay,
     Announcement,
+    CareerReason,
     ChecklistAnswer,
     ChecklistAttempt,
     Cohort,
@@ -27,6 +28,8 @@ from bot.db.models import (
     Project,
     ProjectEntry,
     ProjectStepDone,
+    QuizAnswer,
+    QuizAttempt,
     Student,
     UnansweredQuestion,
 )
@@ -83,6 +86,29 @@ MYDATA_COLUMNS: dict[str, dict[str, str]] = {
         "sign_index": SHOWN,
         "answer": SHOWN,
         "answered_at": SHOWN,
+    },
+    "quiz_attempts": {
+        "id": INTERNAL_ID,
+        "student_id": LINK,
+        "cursor": SHOWN,
+        "started_at": SHOWN,
+        "finished_at": SHOWN,
+        "matches": SHOWN,
+    },
+    "quiz_answers": {
+        "id": INTERNAL_ID,
+        "attempt_id": LINK,
+        "item": SHOWN,
+        "value": SHOWN,
+        "answered_at": SHOWN,
+    },
+    "career_reasons": {
+        "id": INTERNAL_ID,
+        "student_id": LINK,
+        "career": SHOWN,
+        "moment": SHOWN,
+        "reason": SHOWN,
+        "created_at": SHOWN,
     },
     "projects": {
         "id": INTERNAL_ID,
@@ -171,6 +197,33 @@ class AttemptRecord:
 
 
 @dataclass(frozen=True)
+class QuizAnswerRecord:
+    item: str
+    value: int
+    answered_at: datetime
+
+    def __str__(self) -> str:
+        return f"{self.item}: {self.value}"
+
+
+@dataclass(frozen=True)
+class QuizRecord:
+    started_at: datetime
+    finished_at: datetime | None
+    cursor: int
+    matches: str | None
+    answers: list[QuizAnswerRecord]
+
+
+@dataclass(frozen=True)
+class ReasonRecord:
+    career: str
+    moment: str
+    reason: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class StepDoneRecord:
     step_id: str
     done_at: datetime
@@ -223,6 +276,8 @@ class MyData:
     moves: list[MoveRecord] = field(default_factory=list)
     events: list[EventRecord] = field(default_factory=list)
     attempts: list[AttemptRecord] = field(default_factory=list)
+    quizzes: list[QuizRecord] = field(default_factory=list)
+    reasons: list[ReasonRecord] = field(default_factory=list)
     projects: list[ProjectRecord] = field(default_factory=list)
     questions: list[QuestionRecord] = field(default_factory=list)
     deliveries: list[DeliveryRecord] = field(default_factory=list)
@@ -259,6 +314,8 @@ class PrivacyService:
             moves=await self._moves(session, student),
             events=events,
             attempts=await self._attempts(session, student),
+            quizzes=await self._quizzes(session, student),
+            reasons=await self._reasons(session, student),
             projects=await self._projects(session, student),
             questions=await self._questions(session, student),
             deliveries=await self._deliveries(session, student),
@@ -321,6 +378,41 @@ class PrivacyService:
                 )
             )
         return records
+
+    async def _quizzes(self, session: AsyncSession, student: Student) -> list[QuizRecord]:
+        attempts = await session.execute(
+            select(QuizAttempt).where(QuizAttempt.student_id == student.id).order_by(QuizAttempt.id)
+        )
+        records = []
+        for attempt in attempts.scalars():
+            answers = await session.execute(
+                select(QuizAnswer.item, QuizAnswer.value, QuizAnswer.answered_at)
+                .where(QuizAnswer.attempt_id == attempt.id)
+                .order_by(QuizAnswer.answered_at, QuizAnswer.id)
+            )
+            records.append(
+                QuizRecord(
+                    attempt.started_at,
+                    attempt.finished_at,
+                    attempt.cursor,
+                    attempt.matches,
+                    [QuizAnswerRecord(*row) for row in answers.all()],
+                )
+            )
+        return records
+
+    async def _reasons(self, session: AsyncSession, student: Student) -> list[ReasonRecord]:
+        rows = await session.execute(
+            select(
+                CareerReason.career,
+                CareerReason.moment,
+                CareerReason.reason,
+                CareerReason.created_at,
+            )
+            .where(CareerReason.student_id == student.id)
+            .order_by(CareerReason.id)
+        )
+        return [ReasonRecord(*row) for row in rows.all()]
 
     async def _questions(self, session: AsyncSession, student: Student) -> list[QuestionRecord]:
         rows = await session.execute(
