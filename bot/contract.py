@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from bot.config import Settings
 from bot.content.catalog import Catalog, load_profiles
 from bot.content.questions import QUESTIONS_FILE
+from bot.content.quiz import QUIZ_FILE, QuizSpec, load_quiz
 from bot.content.yaml_source import SourceError, SourceErrors
 from bot.db.models import Student
 from bot.engine.dialogs import Contract, Dialogs, Screen, load_dialogs
@@ -44,6 +45,7 @@ class Content:
     catalog: Catalog
     dialogs: Dialogs
     questions: QuestionService
+    quiz: QuizSpec
 
 
 def load_content(settings: Settings) -> Content:
@@ -59,7 +61,8 @@ def load_content(settings: Settings) -> Content:
     ]
     if missing:
         raise SourceErrors(missing)
-    return Content(catalog, dialogs, QuestionService(spec, catalog))
+    quiz = load_quiz(settings.content_dir / QUIZ_FILE, catalog)
+    return Content(catalog, dialogs, QuestionService(spec, catalog), quiz)
 
 
 def render_answer(content: Content, question: str, career: str | None) -> tuple[Screen, Answer]:

@@ -555,7 +555,7 @@ async def test_another_job_gets_no_figures_and_the_career_list(
     text = "\n".join(texts(replies))
     assert "I don't have a card for dj yet" in text
     assert "$" not in text and "<b>lol" not in text
-    assert "🧭 All careers" in replies[-1].labels
+    assert "🗂 All careers" in replies[-1].labels
     assert "💰 The pay" not in replies[-1].labels
     assert await unanswered(harness) == [(SLUG, "how much does a dj make <b>lol</b>")]
 

@@ -424,6 +424,7 @@ async def two_careers(
 
 SECOND = yaml.safe_load(SOUND_DESIGNER)
 SECOND_SLUG = "sound-designer"
+QUIZ_BUTTON = "🧭 Not sure? Take the interest quiz"
 
 
 async def test_two_careers_start_with_the_career_list(two_careers: BotHarness) -> None:
@@ -433,7 +434,8 @@ async def test_two_careers_start_with_the_career_list(two_careers: BotHarness) -
     assert sent[0] == DIALOGS.message("welcome", student={"first_name": "Sam"})
     listing = plain(sent[1])
     assert PROFILE["title"] in listing and SECOND["title"] in listing
-    buttons = sam.current_buttons()
+    quiz, *buttons = sam.current_buttons()
+    assert (quiz.label, quiz.data) == (QUIZ_BUTTON, "n:quiz")
     assert sorted(b.label for b in buttons) == sorted([PROFILE["title"], SECOND["title"]])
     assert {b.data for b in buttons} == {f"a:career:{SLUG}", f"a:career:{SECOND_SLUG}"}
     student = await student_row(two_careers, 1001)
@@ -467,7 +469,8 @@ async def test_other_careers_goes_back_to_the_list(two_careers: BotHarness) -> N
     await sam.send("/start")
     await sam.press(SECOND["title"])
     replies = await sam.press_data(f"n:{CAREER_LIST_NODE}", sam.latest().message_id)  # type: ignore[union-attr]
-    assert {b.label for b in sam.current_buttons()} == {PROFILE["title"], SECOND["title"]}
+    labels = {b.label for b in sam.current_buttons()}
+    assert labels == {QUIZ_BUTTON, PROFILE["title"], SECOND["title"]}
     assert_clean(replies)
     await sam.press(PROFILE["title"])
     student = await student_row(two_careers, 1001)

@@ -25,7 +25,7 @@ WIDTH = 92  # of the hand-written profiles' lines, so an imported one reads the 
 
 # What authors add to a profile by hand, at its top; everything else comes from the card
 # (but for project.steps and numbers.pay_paths, kept as well: see `merged`).
-HAND_KEPT = ("area", "aliases", "keywords")
+HAND_KEPT = ("area", "interests", "aliases", "keywords")
 # The profile's fields in file order, as the schema declares them; those the card gives.
 ORDER = tuple(name for name in Profile.model_fields if name != "slug")
 CARD_SECTIONS = tuple(name for name in ORDER if name not in HAND_KEPT)
@@ -44,6 +44,9 @@ HEADER = """\
 # Check your edits with: careerbot content check
 """
 AREA_NOTE = "# The interest area the career list groups it under (see content/AUTHORING.md).\n"
+INTERESTS_NOTE = (
+    "# The interest areas the quiz matches it on, strongest first (see content/AUTHORING.md).\n"
+)
 NO_AREA = "# area: one of hands-on, investigative, artistic, social, enterprising, organising\n"
 QUESTIONS_NOTE = """\
 # Other names students use for this career, and question words that only fit it, by intent
@@ -262,10 +265,12 @@ def dump_profile(slug: str, data: dict[str, Any]) -> str:
     ]
     area = _entry("area", data["area"], 0, ("area",)) if "area" in data else NO_AREA
     out.append("\n" + AREA_NOTE + area)
+    if data.get("interests"):
+        out.append(INTERESTS_NOTE + f"interests: [{', '.join(data['interests'])}]\n")
     out.append("\n" + QUESTIONS_NOTE + _aliases(data.get("aliases", [])))
     out.append(_entry("keywords", data.get("keywords", {}), 0, ("keywords",)))
     for key, value in data.items():
-        if key not in ("title", "area", "aliases", "keywords"):
+        if key not in ("title", *HAND_KEPT):
             out.append("\n" + _entry(key, value, 0, (key,)))
     return "".join(out)
 

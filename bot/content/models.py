@@ -140,6 +140,8 @@ class Profile(Strict):
     slug: Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
     title: Text
     area: Area | None = None
+    # The interest areas the quiz matches the career on, strongest first (AUTHORING.md).
+    interests: Annotated[list[Area], Field(max_length=3)] = []
     aliases: list[Text] = []
     keywords: dict[
         str,
@@ -161,3 +163,12 @@ class Profile(Strict):
     right_now: Section
     sources: Sources
     closing: Text
+
+    @model_validator(mode="after")
+    def _interests_lead_with_area(self) -> "Profile":
+        if len(set(self.interests)) != len(self.interests):
+            raise ValueError("interests: each area once")
+        if self.area and self.interests and self.interests[0] != self.area:
+            # The career list groups by `area`; the quiz must not place it elsewhere.
+            raise ValueError(f"interests: the first must be the career's area, {self.area}")
+        return self

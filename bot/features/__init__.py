@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 FEATURES = (
     "tour",
+    "quiz",
     "checklist",
     "project",
     "reminders",
