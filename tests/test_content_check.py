@@ -729,3 +729,51 @@ def test_dates_and_their_age() -> None:
     assert newest_past("SOC 15-2031, $2031", today) is None
     assert months_old(Dated(2024, 5, "May 2024"), today) == 30
     assert months_old(Dated(2026, 12, "2026"), today) == 0
+
+
+# The interest quiz (content/quiz.yaml) and careers' interests
+
+
+def test_a_quiz_statement_weighing_on_an_unknown_area(tree: Tree, check: CheckRunner) -> None:
+    quiz = tree.content / "quiz.yaml"
+    tree.edit(quiz, "    areas: {hands-on: 1}\n", "    areas: {sporty: 1}\n")
+    [error] = check.fails()
+    assert error.startswith(f"{quiz}:{line_of(quiz, 'sporty')}: items.0.areas.sporty")
+
+
+def test_two_quiz_statements_with_one_id(tree: Tree, check: CheckRunner) -> None:
+    quiz = tree.content / "quiz.yaml"
+    tree.edit(quiz, "  - id: kit\n", "  - id: bike\n")
+    [error] = check.fails()
+    assert error.startswith(f"{quiz}:") and "each id once; twice: bike" in error
+
+
+def test_a_quiz_scale_of_four_points(tree: Tree, check: CheckRunner) -> None:
+    quiz = tree.content / "quiz.yaml"
+    tree.edit(quiz, '  - {emoji: "😐", meaning: Not sure}\n', "")
+    [error] = check.fails()
+    assert error.startswith(f"{quiz}:{line_of(quiz, 'scale:')}: scale: ")
+
+
+def test_a_missing_quiz_file(tree: Tree, check: CheckRunner) -> None:
+    quiz = tree.content / "quiz.yaml"
+    quiz.unlink()
+    [error] = check.fails()
+    assert error.startswith(f"{quiz}:")
+
+
+def test_interests_must_lead_with_the_careers_area(tree: Tree, check: CheckRunner) -> None:
+    tree.edit(tree.profile, "interests: [artistic, hands-on, ", "interests: [social, hands-on, ")
+    [error] = check.fails()
+    assert error.startswith(f"{tree.profile}:")
+    assert "the first must be the career's area, artistic" in error
+
+
+def test_an_interest_named_twice(tree: Tree, check: CheckRunner) -> None:
+    tree.edit(
+        tree.profile,
+        "interests: [artistic, hands-on, organising]",
+        "interests: [artistic, artistic]",
+    )
+    [error] = check.fails()
+    assert "interests: each area once" in error

@@ -11,7 +11,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
-    model_validator,
+    field_validator,
 )
 
 from bot.content.catalog import Catalog
@@ -71,19 +71,25 @@ class QuizSpec(Strict):
     # Below this gap between the best and the worst area, the answers cannot tell.
     flat_spread: Annotated[float, Field(gt=0, le=4)] = 0.75
 
-    @model_validator(mode="after")
-    def _complete(self) -> "QuizSpec":
-        missing = [area for area in AREAS if area not in self.areas]
+    @field_validator("areas")
+    @classmethod
+    def _every_area(cls, areas: dict[Area, AreaWords]) -> dict[Area, AreaWords]:
+        missing = [area for area in AREAS if area not in areas]
         if missing:
-            raise ValueError(f"areas: plain words for every area are needed: missing {missing}")
-        ids = [item.id for item in self.items]
+            raise ValueError(f"plain words for every area are needed: missing {missing}")
+        return areas
+
+    @field_validator("items")
+    @classmethod
+    def _distinct_and_complete(cls, items: list[Item]) -> list[Item]:
+        ids = [item.id for item in items]
         twice = sorted({item for item in ids if ids.count(item) > 1})
         if twice:
-            raise ValueError(f"items: each id once; twice: {', '.join(twice)}")
-        unasked = [area for area in AREAS if not any(area in i.areas for i in self.items)]
+            raise ValueError(f"each id once; twice: {', '.join(twice)}")
+        unasked = [area for area in AREAS if not any(area in item.areas for item in items)]
         if unasked:
-            raise ValueError(f"items: no statement weighs on {', '.join(unasked)}")
-        return self
+            raise ValueError(f"no statement weighs on {', '.join(unasked)}")
+        return items
 
 
 def load_quiz(file: Path, catalog: Catalog) -> QuizSpec:
