@@ -38,8 +38,9 @@ LOVE, NO = len(EMOJI) - 1, 0
 
 
 @pytest.fixture
-async def shipped(database_url: str, database: Database) -> AsyncIterator[BotHarness]:
-    settings = Settings(_env_file=None, content_dir=CATALOG_DIR, database_url=database_url)
+async def shipped(settings: Settings, database: Database) -> AsyncIterator[BotHarness]:
+    """The bot with the whole shipped catalog (and the test settings' admin)."""
+    settings = settings.model_copy(update={"content_dir": CATALOG_DIR})
     running = await start_bot(settings, load_content(settings), FakeTelegram())
     yield running
     await running.stop()
@@ -241,3 +242,42 @@ async def test_text_typed_during_the_quiz_does_not_lose_it(shipped: BotHarness) 
     assert_no_error(await sam.send("<b>hi</b>\x00 =1+1"))
     await sam.send("/quiz")
     assert f"You stopped at 2 of {len(SPEC.items)}." in screen(sam)
+
+
+async def test_stats_count_the_quiz_and_its_matches_within_the_viewers_scope(
+    shipped: BotHarness,
+) -> None:
+    from tests.test_stats import ADMIN, LEAD_A, LEAD_B, add_cohort, add_lead, lines
+
+    await add_lead(shipped, LEAD_A, "Lead A")
+    await add_lead(shipped, LEAD_B, "Lead B")
+    await add_cohort(shipped, "Class A", "codeAAAAAAAAAAAA", LEAD_A)
+    await add_cohort(shipped, "Class B", "codeBBBBBBBBBBBB", LEAD_B)
+    for number in range(7):
+        student = shipped.user(7_200_000_000 + number, f"Student{number}")
+        await student.send("/start codeAAAAAAAAAAAA")
+        await student.send("/quiz")
+        await student.press(START)
+        # Six finish liking the artistic statements; the seventh stops after one.
+        await answer_all(student, liking("artistic") if number < 6 else liking("artistic")[:1])
+    loner = shipped.user(7_200_000_100, "Loner")
+    await loner.send("/start codeBBBBBBBBBBBB")
+    await loner.send("/quiz")
+    await loner.press(START)
+    await answer_all(loner, liking("social"))
+
+    admin = lines(await shipped.user(ADMIN, "Ada").send("/stats"))
+    assert "Interest quiz: started 8 · finished 7" in admin
+    matched = next(line for line in admin if line.startswith("Careers it matched most: "))
+    artistic = [p.title for p in shipped.content.catalog if p.interests[:1] == ["artistic"]]
+    # Each of the six matched three artistic careers; the loner of cohort B a social one.
+    assert sum(f"{title} (6)" in matched or f"{title} (7)" in matched for title in artistic) == 3
+    assert "High School Teacher (1)" in matched or "Registered Nurse (1)" in matched
+
+    lead_a = lines(await shipped.user(LEAD_A, "Lea").send("/stats"))
+    assert "Interest quiz: started 7 · finished 6" in lead_a
+    matched = next(line for line in lead_a if line.startswith("Careers it matched most: "))
+    assert sum(f"{title} (6)" in matched for title in artistic) == 3
+    assert "Teacher" not in matched and "Nurse" not in matched  # cohort B's match
+    lead_b = lines(await shipped.user(LEAD_B, "Leo").send("/stats"))
+    assert "Interest quiz: started <5 · finished <5" in lead_b

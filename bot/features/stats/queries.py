@@ -11,6 +11,7 @@ Leads see aggregates of their own cohorts only (see scope), and every number of 
 are shown goes through `count_for` (see report).
 """
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from bot.db.models import (
     Cohort,
     Event,
     Project,
+    QuizAttempt,
     Student,
     UnansweredQuestion,
     as_utc,
@@ -38,6 +40,7 @@ from bot.features.stats.report import (
     Day,
     Funnel,
     Group,
+    QuizCounts,
     Ranked,
     StatsReport,
     count_for,
@@ -49,6 +52,7 @@ from bot.services.roles import Viewer
 CHART_DAYS = 30  # the daily-active chart covers the period, at most this many days
 TOP = 10
 COHORT_LIMIT = 20
+MATCHES_SHOWN = 5  # the careers the quiz matched most
 
 Shown = Callable[[int], Count]
 
@@ -114,7 +118,33 @@ class StatsService:
             cohorts_more=more,
             careers=careers,
             daily=await self._daily(session, scope, now, days, shown),
+            quiz=await self._quiz(session, started, shown),
         )
+
+    async def _quiz(
+        self, session: AsyncSession, started: list[ColumnElement[bool]], shown: Shown
+    ) -> QuizCounts:
+        rows = await session.execute(
+            select(QuizAttempt.student_id, QuizAttempt.finished_at, QuizAttempt.matches)
+            .join(Student, Student.id == QuizAttempt.student_id)
+            .where(*started)
+        )
+        began: set[int] = set()
+        finished: set[int] = set()
+        matched: set[tuple[int, str]] = set()
+        for student_id, finished_at, matches in rows.all():
+            began.add(student_id)
+            if finished_at is not None:
+                finished.add(student_id)
+                matched.update((student_id, slug) for slug in (matches or "").split(",") if slug)
+        by_career = Counter(slug for _, slug in matched)
+        top = sorted(by_career.items(), key=lambda item: (-item[1], item[0]))[:MATCHES_SHOWN]
+        ranked = [Ranked(self._title(slug), shown(count)) for slug, count in top]
+        return QuizCounts(shown(len(began)), shown(len(finished)), ranked)
+
+    def _title(self, slug: str) -> str:
+        profile = self.catalog.get(slug)
+        return profile.title if profile else slug
 
     async def _funnel_groups(
         self, session: AsyncSession, started: list[ColumnElement[bool]]

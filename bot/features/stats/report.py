@@ -107,6 +107,17 @@ class Day:
 
 
 @dataclass(frozen=True)
+class QuizCounts:
+    """The interest quiz among the students started in the period: how many began it, how
+    many finished it, and the careers it matched them with most (a student counts once per
+    career, whatever their retakes)."""
+
+    started: Count
+    finished: Count
+    matches: list[Ranked]
+
+
+@dataclass(frozen=True)
 class StatsReport:
     exact: bool  # the viewer is an admin and sees exact numbers
     cohort_id: int | None  # one cohort, or None for all the viewer may see
@@ -125,6 +136,7 @@ class StatsReport:
     cohorts_more: int  # cohorts with students in the period that did not fit in the list
     careers: list[Group]
     daily: list[Day] = field(default_factory=list)
+    quiz: "QuizCounts | None" = None
 
     @property
     def since(self) -> datetime | None:
@@ -177,4 +189,7 @@ def sample_report(exact: bool = False) -> StatsReport:
             Group(None, None, Funnel(shown(2), shown(0), shown(0), shown(0), shown(0))),
         ],
         daily=[Day(now.date() - timedelta(days=n), shown(n % 9)) for n in range(29, -1, -1)],
+        quiz=QuizCounts(
+            shown(12), shown(9), [Ranked("A career", shown(6)), Ranked("Another", shown(2))]
+        ),
     )
