@@ -281,3 +281,30 @@ async def test_stats_count_the_quiz_and_its_matches_within_the_viewers_scope(
     assert "Teacher" not in matched and "Nurse" not in matched  # cohort B's match
     lead_b = lines(await shipped.user(LEAD_B, "Leo").send("/stats"))
     assert "Interest quiz: started <5 · finished <5" in lead_b
+
+
+def test_reasons_come_only_from_statements_the_student_liked() -> None:
+    from bot.features.quiz.scoring import CLEAR, read_answers
+
+    catalog = load_content(SETTINGS).catalog
+    answers = {item.id: 2 for item in SPEC.items} | {"video": 4, "explain": 3, "bike": 1}
+    reading = read_answers(SPEC, catalog, answers)
+    assert reading.verdict == CLEAR
+    liked = {"editing video", "explaining things"}
+    for match in reading.matches:
+        assert match.reasons and set(match.reasons) <= liked
+    # Scores never rise down the list; equal scores keep the career list's order.
+    scores = [match.score for match in reading.matches]
+    assert scores == sorted(scores, reverse=True)
+    order = [profile.slug for profile in catalog.by_area]
+    for first, second in zip(reading.matches, reading.matches[1:], strict=False):
+        if first.score == second.score:
+            assert order.index(first.profile.slug) < order.index(second.profile.slug)
+
+
+def test_unanswered_or_removed_statements_do_not_count() -> None:
+    from bot.features.quiz.scoring import area_scores
+
+    scores = area_scores(SPEC, {"bike": 4, "no-longer-in-content": 0})
+    assert scores["hands-on"] == 4
+    assert scores["social"] == 0
