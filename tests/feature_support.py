@@ -4,6 +4,7 @@ What the bot should say comes from the content and dialog YAML files; what it st
 straight from the database with plain queries.
 """
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -132,6 +133,30 @@ def statements_run(engine: AsyncEngine) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+@contextmanager
+def held_by_this_task(engine: AsyncEngine) -> Iterator[Callable[[], int]]:
+    """How many pool connections the calling task holds. Counted per task: on PostgreSQL
+    other tasks (the lease's heartbeat, the done marks of handled updates) may hold one of
+    their own at any moment; what a test of "no connection while Telegram answers" means is
+    the sender's."""
+    pool = engine.pool
+    holders: dict[int, asyncio.Task[Any] | None] = {}
+
+    def on_checkout(_connection: Any, record: Any, _proxy: Any) -> None:
+        holders[id(record)] = asyncio.current_task()
+
+    def on_checkin(_connection: Any, record: Any) -> None:
+        holders.pop(id(record), None)
+
+    event.listen(pool, "checkout", on_checkout)
+    event.listen(pool, "checkin", on_checkin)
+    try:
+        yield lambda: sum(1 for task in holders.values() if task is asyncio.current_task())
+    finally:
+        event.remove(pool, "checkout", on_checkout)
+        event.remove(pool, "checkin", on_checkin)
 
 
 async def scalars(harness: BotHarness, query: Any) -> list[Any]:

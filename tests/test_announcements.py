@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from bot.app import Content
 from bot.config import Settings
@@ -47,6 +47,7 @@ from tests.feature_support import (
     STICKER,
     assert_no_error,
     before_each_call,
+    held_by_this_task,
     profile_of,
     scalars,
     screen,
@@ -387,38 +388,21 @@ async def test_the_sender_holds_no_database_connection_while_telegram_answers(
     harness: BotHarness,
 ) -> None:
     """On SQLite every update shares one connection: a sender keeping it through each send
-    would stall every student for as long as Telegram takes to answer.
-
-    Counted per task: other tasks (the lease's heartbeat, updates being handled) may hold a
-    pool connection of their own meanwhile on PostgreSQL; what matters is the sender's."""
+    would stall every student for as long as Telegram takes to answer."""
     lee, cohort, ids = await class_of(harness, 6)
-    pool = harness.database.engine.pool
-    holders: dict[int, asyncio.Task[Any] | None] = {}
+    with held_by_this_task(harness.database.engine) as held:
 
-    def on_checkout(_connection: Any, record: Any, _proxy: Any) -> None:
-        holders[id(record)] = asyncio.current_task()
+        async def checked_out(method: Any) -> int | None:
+            return held() if getattr(method, "chat_id", None) in ids else None
 
-    def on_checkin(_connection: Any, record: Any) -> None:
-        holders.pop(id(record), None)
+        await prepare_announcement(lee, cohort.name, TEXT, NO_BUTTON)
+        async with before_each_call(harness, checked_out) as seen:
+            assert_no_error(await lee.press(SEND_NOW))
 
-    event.listen(pool, "checkout", on_checkout)
-    event.listen(pool, "checkin", on_checkin)
+            async def all_sent() -> bool:  # watches the stand-in only: no query of its own
+                return all(copies(harness, member, TEXT) == 1 for member in ids)
 
-    async def checked_out(method: Any) -> int | None:
-        if getattr(method, "chat_id", None) not in ids:
-            return None
-        return sum(1 for task in holders.values() if task is asyncio.current_task())
-
-    await prepare_announcement(lee, cohort.name, TEXT, NO_BUTTON)
-    async with before_each_call(harness, checked_out) as seen:
-        assert_no_error(await lee.press(SEND_NOW))
-
-        async def all_sent() -> bool:  # watches the stand-in only: no query of its own
-            return all(copies(harness, member, TEXT) == 1 for member in ids)
-
-        await wait_until(all_sent, "every member's copy")
-    event.remove(pool, "checkout", on_checkout)
-    event.remove(pool, "checkin", on_checkin)
+            await wait_until(all_sent, "every member's copy")
     assert [count for count in seen if count is not None] == [0] * len(ids)
 
 

@@ -26,6 +26,7 @@ from tests.feature_support import (
     at_each_answer,
     before_each_call,
     do_steps,
+    held_by_this_task,
     profile_of,
     project,
     project_button,
@@ -358,14 +359,14 @@ async def test_a_reminder_holds_no_database_connection_while_telegram_answers(
 ) -> None:
     await project_with_first_step_done(harness, profile, SAM)
     await opt_in(harness.user(SAM), profile)
-    await harness.dispatcher.workflow_data["jobs"].stop()  # nothing else uses the pool now
-    pool = harness.database.engine.pool
+    await harness.dispatcher.workflow_data["jobs"].stop()
+    with held_by_this_task(harness.database.engine) as held:
 
-    async def checked_out(_method: Any) -> int:
-        return pool.checkedout()
+        async def checked_out(_method: Any) -> int:
+            return held()
 
-    async with before_each_call(harness, checked_out) as seen:
-        report = await reminders(harness).send_due(harness.bot, now=idle_deadline(harness))
+        async with before_each_call(harness, checked_out) as seen:
+            report = await reminders(harness).send_due(harness.bot, now=idle_deadline(harness))
     assert report.sent == 1
     assert seen == [0]
 
