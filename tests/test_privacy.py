@@ -14,7 +14,6 @@ from bot.content.models import Profile
 from bot.db.models import (
     Announcement,
     Base,
-    CareerReason,
     Cohort,
     Delivery,
     HandledUpdate,
@@ -31,6 +30,7 @@ from tests.feature_support import (
     DIALOGS,
     DONE,
     LOG_ITERATION,
+    REASONS,
     REMIND_ON,
     assert_no_error,
     at_each_answer,
@@ -74,6 +74,7 @@ async def fill_everything(harness: BotHarness, profile: Profile, telegram_id: in
     assert_no_error(await someone.send(f"/start {COHORT_CODE}"))
     assert_no_error(await someone.send(f"blorf quux zint {telegram_id}?"))
     await take_checklist(someone, ["yes", "no", "unsure", "yes", "no", "yes", "no"])
+    assert_no_error(await someone.press(REASONS[0]["label"]))
     await start_project(someone, profile)
     note = SAM_NOTE if telegram_id == SAM else ALEX_NOTE
     await write_note(someone, note)
@@ -424,14 +425,11 @@ async def fill_every_table(harness: BotHarness, profile: Profile) -> None:
                 reason="chat_not_found",
             )
         )
-        # Until the quiz and the reasons are reached through the bot in fill_everything.
+        # Until the quiz is reached through the bot in fill_everything.
         quiz = QuizAttempt(student_id=sam_row.id, cursor=1, finished_at=now, matches=profile.slug)
         session.add(quiz)
         await session.flush()
         session.add(QuizAnswer(attempt_id=quiz.id, item="quiz-item", value=3))
-        session.add(
-            CareerReason(student_id=sam_row.id, career=profile.slug, moment="leave", reason="why")
-        )
         await session.execute(
             update(Student).where(Student.id == sam_row.id).values(blocked_at=now)
         )

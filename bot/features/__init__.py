@@ -23,6 +23,7 @@ FEATURES = (
     "announcements",
     "leads",
     "stats",
+    "reasons",
     "questions",
 )
 
