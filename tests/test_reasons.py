@@ -16,7 +16,7 @@ from bot.app import Content, load_content
 from bot.config import PROJECT_DIR, Settings
 from bot.content.models import Profile
 from bot.db.engine import Database
-from bot.db.models import CareerReason, Student
+from bot.db.models import CareerReason, Cohort, Staff, Student
 from bot.engine.keyboard import MAX_DATA_BYTES
 from bot.features.checklist.contract import CONTRACT as CHECKLIST
 from bot.features.reasons.service import ReasonsView
@@ -38,7 +38,7 @@ from tests.feature_support import (
     take_checklist,
     toasts,
 )
-from tests.tour_support import LEAKS
+from tests.tour_support import LEAKS, plain, texts
 
 LABELS = [reason["label"] for reason in REASONS]
 IDS = [reason["id"] for reason in REASONS]
@@ -301,3 +301,115 @@ def test_the_screens_with_reasons_fit_telegram_on_the_real_catalog() -> None:
             assert all(len(part) <= 4096 for part in found.parts)
             assert all(len(b.callback_data.encode()) <= MAX_DATA_BYTES for b in buttons)
             assert {reason.label for reason in choices} <= {b.text.lstrip("✅ ") for b in buttons}
+
+
+# In /stats: per career and per cohort, within the viewer's scope.
+
+
+async def add_staff_and_cohorts(harness: BotHarness) -> None:
+    async with harness.database.session_factory() as session:
+        session.add(Staff(telegram_id=LEAD_A, name="Lead A", granted_by=ADMIN))
+        session.add(Staff(telegram_id=LEAD_B, name="Lead B", granted_by=ADMIN))
+        await session.commit()
+    async with harness.database.session_factory() as session:
+        session.add(Cohort(code="reasonsAAAAAAAAA", name="Class A", lead_id=LEAD_A, career=None))
+        session.add(Cohort(code="reasonsBBBBBBBBB", name="Class B", lead_id=LEAD_B, career=None))
+        await session.commit()
+
+
+async def leave_with(
+    harness: BotHarness, telegram_id: int, code: str, career: str, reason: str
+) -> None:
+    student = harness.user(telegram_id, f"S{telegram_id % 100}")
+    await on_career(student, career, f"/start {code}")
+    assert_no_error(await student.press(OTHER_CAREERS))
+    assert_no_error(await student.press(LABEL[reason]))
+
+
+def report_lines(replies: list[Reply]) -> list[str]:
+    text = "\n".join(plain(text) for text in texts(replies))
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def reason_lines(found: list[str]) -> list[str]:
+    """The lines of the "Reasons given" sections, headings included."""
+    start = next(i for i, line in enumerate(found) if line.startswith("Reasons given"))
+    return [line for line in found[start:] if not line.startswith("(")]
+
+
+def line(name: str, *counts: tuple[str, str]) -> str:
+    return f"{name}: " + " · ".join(f"{LABEL[reason]} {count}" for reason, count in counts)
+
+
+@pytest.fixture
+async def reasons_world(two_careers: BotHarness) -> BotHarness:
+    """Class A (Lead A): five loved the first career, one found it too solo. Class B (Lead
+    B): two found the first career's money lacking, one loved the second career."""
+    await add_staff_and_cohorts(two_careers)
+    first = first_title(two_careers)
+    for number in range(5):
+        await leave_with(two_careers, 7_200_000_001 + number, "reasonsAAAAAAAAA", first, IDS[0])
+    await leave_with(two_careers, 7_200_000_009, "reasonsAAAAAAAAA", first, IDS[1])
+    for number in range(2):
+        await leave_with(two_careers, 7_200_000_101 + number, "reasonsBBBBBBBBB", first, IDS[2])
+    await leave_with(two_careers, 7_200_000_111, "reasonsBBBBBBBBB", SECOND_CAREER_TITLE, IDS[0])
+    return two_careers
+
+
+async def test_an_admin_sees_every_reason_per_career_and_cohort(reasons_world: BotHarness) -> None:
+    first = first_title(reasons_world)
+    admin = reasons_world.user(ADMIN, "Ada")
+    replies = await admin.send("/stats")
+    assert_no_error(replies)
+    assert reason_lines(report_lines(replies)) == [
+        "Reasons given, per career",
+        line(first, (IDS[0], "5"), (IDS[1], "1"), (IDS[2], "2")),
+        line(SECOND_CAREER_TITLE, (IDS[0], "1")),
+        "Reasons given, per cohort",
+        line("Class A", (IDS[0], "5"), (IDS[1], "1")),
+        line("Class B", (IDS[0], "1"), (IDS[2], "2")),
+    ]
+    # One cohort's own report: its reasons per career, no per-cohort section.
+    replies = await admin.press("📊 Class B")
+    assert_no_error(replies)
+    assert reason_lines(report_lines(replies)) == [
+        "Reasons given, per career",
+        line(first, (IDS[2], "2")),
+        line(SECOND_CAREER_TITLE, (IDS[0], "1")),
+    ]
+
+
+async def test_a_lead_sees_only_their_cohorts_reasons_small_numbers_hidden(
+    reasons_world: BotHarness,
+) -> None:
+    first = first_title(reasons_world)
+    replies = await reasons_world.user(LEAD_A, "Lea").send("/stats")
+    assert_no_error(replies)
+    assert reason_lines(report_lines(replies)) == [
+        "Reasons given, per career",
+        line(first, (IDS[0], "5"), (IDS[1], "<5")),
+        "Reasons given, per cohort",
+        line("Class A", (IDS[0], "5"), (IDS[1], "<5")),
+    ]
+    replies = await reasons_world.user(LEAD_B, "Leo").send("/stats")
+    assert_no_error(replies)
+    assert reason_lines(report_lines(replies)) == [
+        "Reasons given, per career",
+        line(first, (IDS[2], "<5")),
+        line(SECOND_CAREER_TITLE, (IDS[0], "<5")),
+        "Reasons given, per cohort",
+        line("Class B", (IDS[0], "<5"), (IDS[2], "<5")),
+    ]
+    # Another lead's cohort, by a forged button: refused as before.
+    replies = await reasons_world.user(LEAD_B, "Leo").press_data("a:stats_cohort:1")
+    assert LABEL[IDS[1]] not in "\n".join(report_lines(replies))
+
+
+async def test_a_lead_with_no_reasons_given(two_careers: BotHarness) -> None:
+    await add_staff_and_cohorts(two_careers)
+    replies = await two_careers.user(LEAD_A, "Lea").send("/stats")
+    assert_no_error(replies)
+    assert reason_lines(report_lines(replies)) == [
+        "Reasons given, per career",
+        "No reasons given yet.",
+    ]

@@ -107,6 +107,16 @@ class Day:
 
 
 @dataclass(frozen=True)
+class ReasonGroup:
+    """The reasons given about one career, or by the students of one cohort (`name` None:
+    no cohort), in the order of content/reasons.yaml: never by count, which may be hidden."""
+
+    name: str | None
+    # Students per reason: content/reasons.yaml's label (a removed reason's id), and count.
+    reasons: list[Ranked]
+
+
+@dataclass(frozen=True)
 class StatsReport:
     exact: bool  # the viewer is an admin and sees exact numbers
     cohort_id: int | None  # one cohort, or None for all the viewer may see
@@ -125,6 +135,8 @@ class StatsReport:
     cohorts_more: int  # cohorts with students in the period that did not fit in the list
     careers: list[Group]
     daily: list[Day] = field(default_factory=list)
+    career_reasons: list[ReasonGroup] = field(default_factory=list)
+    cohort_reasons: list[ReasonGroup] = field(default_factory=list)
 
     @property
     def since(self) -> datetime | None:
@@ -177,4 +189,12 @@ def sample_report(exact: bool = False) -> StatsReport:
             Group(None, None, Funnel(shown(2), shown(0), shown(0), shown(0), shown(0))),
         ],
         daily=[Day(now.date() - timedelta(days=n), shown(n % 9)) for n in range(29, -1, -1)],
+        career_reasons=[
+            ReasonGroup("A career", [Ranked("A reason", shown(6)), Ranked("gone", shown(1))]),
+            ReasonGroup("a-removed-career", [Ranked("A reason", shown(2))]),
+        ],
+        cohort_reasons=[
+            ReasonGroup("Class 7B", [Ranked("A reason", shown(5))]),
+            ReasonGroup(None, [Ranked("Another reason", shown(3))]),
+        ],
     )
