@@ -269,7 +269,7 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> None:
     from bot.features.tour.service import TourService
 
     content = _content(settings)
-    service = StatsService(content.catalog, settings.admin_ids)
+    service = StatsService(content.catalog, settings.admin_ids, content.reasons)
 
     async def work(session: AsyncSession) -> str:
         report = await service.report(session, CLI_VIEWER, args.cohort, args.days)

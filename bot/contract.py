@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.content.catalog import Catalog, load_profiles
 from bot.content.questions import QUESTIONS_FILE
 from bot.content.quiz import QUIZ_FILE, QuizSpec, load_quiz
+from bot.content.reasons import REASONS_FILE, Reasons, load_reasons
 from bot.content.yaml_source import SourceError, SourceErrors
 from bot.db.models import Student
 from bot.engine.dialogs import Contract, Dialogs, Screen, load_dialogs
@@ -46,12 +47,14 @@ class Content:
     dialogs: Dialogs
     questions: QuestionService
     quiz: QuizSpec
+    reasons: Reasons
 
 
 def load_content(settings: Settings) -> Content:
     """Loads and checks profiles, question matching and dialogs, and that they fit together;
     raises SourceErrors naming file, line and field of every mistake."""
     catalog, spec = load_profiles(settings.content_dir)
+    reasons = load_reasons(settings.content_dir / REASONS_FILE)
     dialogs = load_dialogs(settings.dialogs_dir, catalog, CONTRACT)
     questions_file = settings.content_dir / QUESTIONS_FILE
     missing = [
@@ -62,7 +65,7 @@ def load_content(settings: Settings) -> Content:
     if missing:
         raise SourceErrors(missing)
     quiz = load_quiz(settings.content_dir / QUIZ_FILE, catalog)
-    return Content(catalog, dialogs, QuestionService(spec, catalog), quiz)
+    return Content(catalog, dialogs, QuestionService(spec, catalog), quiz, reasons)
 
 
 def render_answer(content: Content, question: str, career: str | None) -> tuple[Screen, Answer]:

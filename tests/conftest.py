@@ -45,6 +45,7 @@ def _one_career_dir() -> Path:
     (root / "cards").mkdir()
     shutil.copy(CATALOG_DIR / "questions.yaml", root / "questions.yaml")
     shutil.copy(CATALOG_DIR / "quiz.yaml", root / "quiz.yaml")
+    shutil.copy(CATALOG_DIR / "reasons.yaml", root / "reasons.yaml")
     shutil.copytree(CATALOG_DIR / "examples", root / "examples")
     shutil.copy(CATALOG_DIR / "cards" / f"{FIRST_CAREER}.txt", root / "cards")
     profile = (CATALOG_DIR / "careers" / f"{FIRST_CAREER}.yaml").read_text("utf-8")

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import yaml
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import InstrumentedAttribute
@@ -50,6 +51,10 @@ SOUNDS_RIGHT = "✅ It sounds right — next step"
 REMIND_ON = "🔔 Remind me if I stall"
 REMIND_OFF = "🔕 Stop reminders"
 NOTE_LIMIT = 500  # the limit the issue and the note prompt name
+# The reasons a student may tap, as content/reasons.yaml lists them.
+REASONS: list[dict[str, str]] = yaml.safe_load(
+    (SETTINGS.content_dir / "reasons.yaml").read_text("utf-8")
+)["reasons"]
 
 
 def profile_of(content: Content) -> Profile:

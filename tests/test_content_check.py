@@ -777,3 +777,44 @@ def test_an_interest_named_twice(tree: Tree, check: CheckRunner) -> None:
     )
     [error] = check.fails()
     assert "interests: each area once" in error
+
+
+# The reasons students tap: content/reasons.yaml
+
+
+def test_reasons_named_twice_bad_ids_and_long_labels(tree: Tree, check: CheckRunner) -> None:
+    reasons = tree.content / "reasons.yaml"
+    reasons.write_text(
+        "reasons:\n"
+        "  - id: loved_it\n"
+        '    label: "😍 Loved it"\n'
+        "  - id: Loved-It\n"
+        '    label: "Shouty"\n'
+        "  - id: loved_it\n"
+        f'    label: "{"x" * 41}"\n'
+        "  - id: the_money\n"
+        "    colour: green\n",
+        "utf-8",
+    )
+    check.fails_with(
+        f"{reasons}:4: reasons.1.id: String should match pattern '^[a-z][a-z0-9_]{{0,31}}$'",
+        f"{reasons}:7: reasons.2.label: String should have at most 40 characters",
+        f"{reasons}:8: reasons.3.label: Field required",
+        f"{reasons}:9: reasons.3.colour: Extra inputs are not permitted",
+    )
+    reasons.write_text(
+        "reasons:\n  - {id: loved_it, label: Loved it}\n  - {id: loved_it, label: Again}\n",
+        "utf-8",
+    )
+    check.fails_with(f"{reasons}:3: reasons.1.id: 'loved_it' is already the id of reason 1")
+
+
+def test_no_reasons_file_or_an_empty_list(tree: Tree, check: CheckRunner) -> None:
+    reasons = tree.content / "reasons.yaml"
+    reasons.write_text("reasons: []\n", "utf-8")
+    check.fails_with(
+        f"{reasons}:1: reasons: List should have at least 1 item after validation, not 0"
+    )
+    reasons.unlink()
+    [error] = check.fails()
+    assert error.startswith(f"{reasons}:1: cannot read the file: ")

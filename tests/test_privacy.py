@@ -14,13 +14,10 @@ from bot.content.models import Profile
 from bot.db.models import (
     Announcement,
     Base,
-    CareerReason,
     Cohort,
     Delivery,
     HandledUpdate,
     Project,
-    QuizAnswer,
-    QuizAttempt,
     Student,
     utcnow,
 )
@@ -31,6 +28,7 @@ from tests.feature_support import (
     DIALOGS,
     DONE,
     LOG_ITERATION,
+    REASONS,
     REMIND_ON,
     assert_no_error,
     at_each_answer,
@@ -74,6 +72,13 @@ async def fill_everything(harness: BotHarness, profile: Profile, telegram_id: in
     assert_no_error(await someone.send(f"/start {COHORT_CODE}"))
     assert_no_error(await someone.send(f"blorf quux zint {telegram_id}?"))
     await take_checklist(someone, ["yes", "no", "unsure", "yes", "no", "yes", "no"])
+    assert_no_error(await someone.press(REASONS[0]["label"]))
+    assert_no_error(await someone.send("/quiz"))
+    assert_no_error(await someone.press("▶️ Start"))
+    scale = [point.emoji for point in harness.content.quiz.scale]
+    for index, item in enumerate(harness.content.quiz.items):
+        value = len(scale) - 1 if "artistic" in item.areas else index % 3
+        assert_no_error(await someone.press(scale[value]))
     await start_project(someone, profile)
     note = SAM_NOTE if telegram_id == SAM else ALEX_NOTE
     await write_note(someone, note)
@@ -423,14 +428,6 @@ async def fill_every_table(harness: BotHarness, profile: Profile) -> None:
                 next_attempt_at=now,
                 reason="chat_not_found",
             )
-        )
-        # Until the quiz and the reasons are reached through the bot in fill_everything.
-        quiz = QuizAttempt(student_id=sam_row.id, cursor=1, finished_at=now, matches=profile.slug)
-        session.add(quiz)
-        await session.flush()
-        session.add(QuizAnswer(attempt_id=quiz.id, item="quiz-item", value=3))
-        session.add(
-            CareerReason(student_id=sam_row.id, career=profile.slug, moment="leave", reason="why")
         )
         await session.execute(
             update(Student).where(Student.id == sam_row.id).values(blocked_at=now)

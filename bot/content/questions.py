@@ -124,11 +124,7 @@ EXAMPLES_DIR = "examples"  # in the content directory
 def load_questions(file: Path) -> QuestionSpec:
     """questions.yaml, with the example questions of the examples folder beside it; every
     example's intent must be one of questions.yaml."""
-    document = read_yaml(file)
-    try:
-        spec = QuestionSpec.model_validate(document.data or {})
-    except ValidationError as exc:
-        raise SourceErrors(document.validation_errors(exc)) from exc
+    spec = read_yaml(file).validated(QuestionSpec)
     examples: list[Example] = []
     errors: list[SourceError] = []
     for path in sorted((file.parent / EXAMPLES_DIR).glob("*.yaml")):

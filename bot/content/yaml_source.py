@@ -3,12 +3,13 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 Location = tuple[str | int, ...]
+Model = TypeVar("Model", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,13 @@ class YamlDocument:
     def error(self, location: Location, message: str) -> SourceError:
         field = ".".join(str(part) for part in location)
         return SourceError(self.file, self.line_of(location), field, message)
+
+    def validated(self, model: type[Model]) -> Model:
+        """The document as `model`; raises SourceErrors naming the line of each mistake."""
+        try:
+            return model.model_validate(self.data or {})
+        except ValidationError as exc:
+            raise SourceErrors(self.validation_errors(exc)) from exc
 
     def validation_errors(self, exc: ValidationError, prefix: Location = ()) -> list[SourceError]:
         errors = []

@@ -24,6 +24,7 @@ FEATURES = (
     "announcements",
     "leads",
     "stats",
+    "reasons",
     "questions",
 )
 

@@ -152,7 +152,7 @@ def setup(kit: Kit) -> Wiring:
     settings, catalog = kit.settings, kit.content.catalog
     return Wiring(
         services={
-            "stats": StatsService(catalog, settings.admin_ids),
+            "stats": StatsService(catalog, settings.admin_ids, kit.content.reasons),
             "export": ExportService(catalog, configured_key(settings), settings.admin_ids),
         },
         on_startup=[preload_charts],

@@ -13,7 +13,7 @@ are shown goes through `count_for` (see report).
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,8 +21,10 @@ from sqlalchemy import ColumnElement, and_, case, func, literal, select, union_a
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.catalog import Catalog
+from bot.content.reasons import Reasons
 from bot.db.models import (
     ActiveDay,
+    CareerReason,
     ChecklistAttempt,
     Cohort,
     Event,
@@ -42,6 +44,7 @@ from bot.features.stats.report import (
     Group,
     QuizCounts,
     Ranked,
+    ReasonGroup,
     StatsReport,
     count_for,
 )
@@ -65,6 +68,7 @@ def _sum(condition: ColumnElement[bool]) -> ColumnElement[Any]:
 class StatsService:
     catalog: Catalog
     admin_ids: frozenset[int] = frozenset()
+    reasons: Reasons = field(default_factory=Reasons)
 
     async def scope(
         self, session: AsyncSession, viewer: Viewer, cohort_id: int | None
@@ -100,6 +104,7 @@ class StatsService:
         funnel = _funnel(total, shown)
         cohorts, more = await self._cohorts(session, scope, groups, shown)
         careers = self._careers(await self._career_funnels(session, started), groups, shown)
+        career_reasons, cohort_reasons = await self._reasons(session, started, cohorts, shown)
         return StatsReport(
             exact=exact,
             cohort_id=scope.cohort.id if scope.cohort else None,
@@ -119,6 +124,8 @@ class StatsService:
             careers=careers,
             daily=await self._daily(session, scope, now, days, shown),
             quiz=await self._quiz(session, started, shown),
+            career_reasons=career_reasons,
+            cohort_reasons=cohort_reasons,
         )
 
     async def _quiz(
@@ -139,12 +146,8 @@ class StatsService:
                 matched.update((student_id, slug) for slug in (matches or "").split(",") if slug)
         by_career = Counter(slug for _, slug in matched)
         top = sorted(by_career.items(), key=lambda item: (-item[1], item[0]))[:MATCHES_SHOWN]
-        ranked = [Ranked(self._title(slug), shown(count)) for slug, count in top]
+        ranked = [Ranked(self._career_name(slug), shown(count)) for slug, count in top]
         return QuizCounts(shown(len(began)), shown(len(finished)), ranked)
-
-    def _title(self, slug: str) -> str:
-        profile = self.catalog.get(slug)
-        return profile.title if profile else slug
 
     async def _funnel_groups(
         self, session: AsyncSession, started: list[ColumnElement[bool]]
@@ -308,15 +311,66 @@ class StatsService:
         """
         listed = []
         for career, values in funnels.items():
-            profile = self.catalog.get(career)
-            # A career removed from the catalog still has its students: shown by its slug.
-            name = profile.title if profile else career
-            listed.append(Group(None, name, _funnel(tuple(values), shown)))
+            listed.append(Group(None, self._career_name(career), _funnel(tuple(values), shown)))
         listed.sort(key=lambda group: (-(group.funnel.started.exact or 0), group.name or ""))
         none = _add(values for (_cohort, career), values in groups.items() if career is None)
         if none[0]:
             listed.append(Group(None, None, _funnel(none, shown)))
         return listed
+
+    async def _reasons(
+        self,
+        session: AsyncSession,
+        started: list[ColumnElement[bool]],
+        cohorts: list[Group],
+        shown: Shown,
+    ) -> tuple[list[ReasonGroup], list[ReasonGroup]]:
+        """The reasons the students started in the period gave, per career (by title) and
+        per cohort listed (in the report's order): students per reason, each counted once
+        per career or cohort whichever moment they gave it at."""
+        students = func.count(func.distinct(CareerReason.student_id))
+        in_period = select(Student.id).where(*started)
+        per_career = (
+            select(CareerReason.career, CareerReason.reason, students)
+            .where(CareerReason.student_id.in_(in_period))
+            .group_by(CareerReason.career, CareerReason.reason)
+        )
+        careers: dict[str, dict[str, int]] = {}
+        for career, reason, value in await session.execute(per_career):
+            careers.setdefault(career, {})[reason] = int(value)
+        per_cohort = (
+            select(Student.cohort_id, CareerReason.reason, students)
+            .join(Student, Student.id == CareerReason.student_id)
+            .where(*started)
+            .group_by(Student.cohort_id, CareerReason.reason)
+        )
+        found: dict[int | None, dict[str, int]] = {}
+        for cohort_id, reason, value in await session.execute(per_cohort):
+            found.setdefault(cohort_id, {})[reason] = int(value)
+        by_career = sorted(
+            (
+                ReasonGroup(self._career_name(career), self._reason_counts(counts, shown))
+                for career, counts in careers.items()
+            ),
+            key=lambda group: group.name or "",
+        )
+        by_cohort = [
+            ReasonGroup(group.name, self._reason_counts(found[group.id], shown))
+            for group in cohorts
+            if group.id in found
+        ]
+        return by_career, by_cohort
+
+    def _career_name(self, slug: str) -> str:
+        """A career removed from the catalog still has its students: shown by its slug."""
+        profile = self.catalog.get(slug)
+        return profile.title if profile else slug
+
+    def _reason_counts(self, counts: dict[str, int], shown: Shown) -> list[Ranked]:
+        """In the order of content/reasons.yaml; ids since removed after them, by id."""
+        order = {reason.id: index for index, reason in enumerate(self.reasons.choices)}
+        ids = sorted(counts, key=lambda reason: (order.get(reason, len(order)), reason))
+        return [Ranked(self.reasons.label(reason), shown(counts[reason])) for reason in ids]
 
     async def _active(
         self, session: AsyncSession, scope: Scope, now: datetime, shown: Shown

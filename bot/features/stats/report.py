@@ -118,6 +118,16 @@ class QuizCounts:
 
 
 @dataclass(frozen=True)
+class ReasonGroup:
+    """The reasons given about one career, or by the students of one cohort (`name` None:
+    no cohort), in the order of content/reasons.yaml: never by count, which may be hidden."""
+
+    name: str | None
+    # Students per reason: content/reasons.yaml's label (a removed reason's id), and count.
+    reasons: list[Ranked]
+
+
+@dataclass(frozen=True)
 class StatsReport:
     exact: bool  # the viewer is an admin and sees exact numbers
     cohort_id: int | None  # one cohort, or None for all the viewer may see
@@ -137,6 +147,8 @@ class StatsReport:
     careers: list[Group]
     daily: list[Day] = field(default_factory=list)
     quiz: "QuizCounts | None" = None
+    career_reasons: list[ReasonGroup] = field(default_factory=list)
+    cohort_reasons: list[ReasonGroup] = field(default_factory=list)
 
     @property
     def since(self) -> datetime | None:
@@ -192,4 +204,12 @@ def sample_report(exact: bool = False) -> StatsReport:
         quiz=QuizCounts(
             shown(12), shown(9), [Ranked("A career", shown(6)), Ranked("Another", shown(2))]
         ),
+        career_reasons=[
+            ReasonGroup("A career", [Ranked("A reason", shown(6)), Ranked("gone", shown(1))]),
+            ReasonGroup("a-removed-career", [Ranked("A reason", shown(2))]),
+        ],
+        cohort_reasons=[
+            ReasonGroup("Class 7B", [Ranked("A reason", shown(5))]),
+            ReasonGroup(None, [Ranked("Another reason", shown(3))]),
+        ],
     )
