@@ -308,3 +308,25 @@ def test_unanswered_or_removed_statements_do_not_count() -> None:
     scores = area_scores(SPEC, {"bike": 4, "no-longer-in-content": 0})
     assert scores["hands-on"] == 4
     assert scores["social"] == 0
+
+
+async def test_start_after_leaving_mid_quiz_opens_the_career_list(shipped: BotHarness) -> None:
+    """The place kept is a statement, which only a button can show: /start shows the entry
+    node instead, with the variables it uses of its own (the career list's reasons)."""
+    sam = shipped.user()
+    await sam.send("/start")
+    await sam.press("Music Producer")
+    await sam.send("/quiz")
+    await sam.press(START)
+    await sam.press(EMOJI[LOVE])
+    await shipped.restart()
+    sam = shipped.user()
+    replies = await sam.send("/start")
+    assert_no_error(replies)
+    assert "Music Producer" in screen(sam)
+    alex = shipped.user(2002, "Alex")
+    await alex.send("/quiz")
+    await alex.press(START)
+    replies = await alex.send("/start")
+    assert_no_error(replies)
+    assert "Which career would you like to try on?" in screen(alex)

@@ -96,7 +96,9 @@ class TourService:
             node_id = CAREER_LIST_NODE
         missing = [name for name in self.dialogs.nodes[node_id].uses if name not in extra]
         if any(name not in self.getters for name in missing):
-            node_id, missing = self.entry_node(student), []
+            # The entry node may use variables of its own (the career list's reasons).
+            node_id = self.entry_node(student)
+            missing = [name for name in self.dialogs.nodes[node_id].uses if name not in extra]
         for name in missing:
             extra[name] = await self.getters[name](session, student, profile)
         screen = self.dialogs.render(node_id, self.context(student, **extra))
