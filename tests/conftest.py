@@ -212,6 +212,15 @@ async def harness(
 
 
 @pytest.fixture
+async def shipped(database_url: str, database: Database) -> AsyncIterator[BotHarness]:
+    """The bot with the whole shipped catalog, for tests that need several careers."""
+    settings = Settings(_env_file=None, content_dir=CATALOG_DIR, database_url=database_url)
+    running = await start_bot(settings, load_content(settings), FakeTelegram())
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
 async def bot_api() -> AsyncIterator[LocalBotApiServer]:
     """The stand-in Bot API over HTTP on a free port of 127.0.0.1."""
     running = LocalBotApiServer()
