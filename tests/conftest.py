@@ -213,6 +213,16 @@ async def harness(
 
 
 @pytest.fixture
+async def shipped(settings: Settings, database: Database) -> AsyncIterator[BotHarness]:
+    """The bot with the whole shipped catalog, for tests that need several careers (with the
+    test settings' admin)."""
+    settings = settings.model_copy(update={"content_dir": CATALOG_DIR})
+    running = await start_bot(settings, load_content(settings), FakeTelegram())
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
 async def bot_api() -> AsyncIterator[LocalBotApiServer]:
     """The stand-in Bot API over HTTP on a free port of 127.0.0.1."""
     running = LocalBotApiServer()

@@ -172,15 +172,6 @@ async def test_switching_careers_keeps_each_careers_progress(catalog: BotHarness
     assert f"• {SECOND['title']}: checklist not taken · project not started" in text
 
 
-@pytest.fixture
-async def shipped(database_url: str, database: Database) -> AsyncIterator[BotHarness]:
-    """The bot with the whole shipped catalog."""
-    settings = Settings(_env_file=None, content_dir=CATALOG_DIR, database_url=database_url)
-    running = await start_bot(settings, load_content(settings), FakeTelegram())
-    yield running
-    await running.stop()
-
-
 async def test_every_shipped_career_is_reached_from_the_career_list(shipped: BotHarness) -> None:
     """The walk a new student can make: the list, each career, each part of its tour."""
     catalog = load_content(Settings(_env_file=None, content_dir=CATALOG_DIR)).catalog

@@ -125,3 +125,23 @@ def test_several_webhook_workers_on_sqlite_are_refused(tmp_path: Path) -> None:
     assert "several workers need PostgreSQL" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "bot.db").exists(), "refused before touching the database"
+
+
+PHOTO_SAVED = re.compile(r"^\[photo saved: (.+?)\] ")
+
+
+def test_chat_saves_each_picture_and_prints_its_path(tmp_path: Path) -> None:
+    env, _database = chat_env(tmp_path)
+    # /passport, then "🖼 As a picture" (its second button) twice.
+    result = run_careerbot("chat", cwd=tmp_path, env=env, stdin="/passport\n2\n2\n")
+    assert result.returncode == 0, result.stderr
+    assert "  [2] 🖼 As a picture" in result.stdout
+    saved = [
+        Path(match[1]) for line in result.stdout.splitlines() if (match := PHOTO_SAVED.match(line))
+    ]
+    assert len(saved) == 2 and saved[0] != saved[1], "a second picture does not overwrite the first"
+    for path in saved:
+        assert path.is_absolute() and path.parent == tmp_path / "careerbot-chat-files"
+        assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert saved[0].name == "career-passport.png"
+    assert "Traceback" not in result.stderr

@@ -2,19 +2,15 @@
 and PostgreSQL: from /start with no career to a matched career's card, resuming after a
 restart, retaking, answers that can't tell, and forged buttons."""
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import select
 
 from bot.app import load_content
 from bot.config import Settings
 from bot.content.quiz import QuizSpec
-from bot.db.engine import Database
 from bot.db.models import QuizAnswer, QuizAttempt
 from bot.standin.conversation import Conversation
-from bot.standin.telegram import FakeTelegram
-from tests.conftest import CATALOG_DIR, BotHarness, start_bot
+from tests.conftest import CATALOG_DIR, BotHarness
 from tests.feature_support import (
     assert_menu_changed,
     assert_no_error,
@@ -35,15 +31,6 @@ SETTINGS = Settings(_env_file=None, content_dir=CATALOG_DIR)
 SPEC: QuizSpec = load_content(SETTINGS).quiz
 EMOJI = [point.emoji for point in SPEC.scale]
 LOVE, NO = len(EMOJI) - 1, 0
-
-
-@pytest.fixture
-async def shipped(settings: Settings, database: Database) -> AsyncIterator[BotHarness]:
-    """The bot with the whole shipped catalog (and the test settings' admin)."""
-    settings = settings.model_copy(update={"content_dir": CATALOG_DIR})
-    running = await start_bot(settings, load_content(settings), FakeTelegram())
-    yield running
-    await running.stop()
 
 
 def liking(*areas: str) -> list[int]:

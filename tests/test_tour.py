@@ -202,7 +202,8 @@ async def test_every_feature_button_in_the_tour_answers_without_error(
         where = f"{node_id} → {button.label!r}"
         assert_clean(press.replies)
         shown = texts(press.replies)
-        assert shown, f"{where} showed nothing"
+        pictures = [reply for reply in press.replies if reply.method == "sendPhoto"]
+        assert shown or pictures, f"{where} showed nothing"
         assert all(error_text not in text for text in shown), where
         answers = callback_answers(press.replies)
         assert len(answers) == 1, where

@@ -18,6 +18,7 @@ FEATURES = (
     "quiz",
     "checklist",
     "project",
+    "passport",
     "reminders",
     "privacy",
     "cohorts",

@@ -2,7 +2,7 @@
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -26,6 +26,9 @@ class Reply:
     buttons: list[list[Button]]
     message_id: int | None
     params: dict[str, Any]
+    # Files uploaded with it (a photo, a document), by parameter name, with their names.
+    files: dict[str, bytes] = field(default_factory=dict)
+    file_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def labels(self) -> list[str]:
@@ -150,4 +153,5 @@ def _reply(call: Call) -> Reply:
     params = call.params
     text = params.get("text") or params.get("caption") or ""
     message_id = params.get("message_id")
-    return Reply(call.method, str(text), _rows(params.get("reply_markup")), message_id, params)
+    rows = _rows(params.get("reply_markup"))
+    return Reply(call.method, str(text), rows, message_id, params, call.files, call.file_names)

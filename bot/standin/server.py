@@ -100,7 +100,7 @@ class LocalBotApiServer:
     async def _handle(self, request: web.Request) -> web.Response:
         self.tokens.add(request.match_info["token"])
         method = request.match_info["method"]
-        params, files = await _read_params(request)
+        params, files, names = await _read_params(request)
         body: dict[str, Any]
         if method.lower() == "getupdates":
             call = Call(method, params, files)
@@ -108,7 +108,7 @@ class LocalBotApiServer:
             self._notify()
             body = {"status": 200, "ok": True, "result": await self._get_updates(params)}
         else:
-            body = self.telegram.handle(method, params, files)
+            body = self.telegram.handle(method, params, files, names)
             call = self.telegram.calls[-1]
             self._notify()
         status = int(body.pop("status"))
@@ -201,10 +201,14 @@ def button_data(message: StoredMessage | None, label: str) -> str | None:
     return None
 
 
-async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """The call's parameters as the Bot API types them, and any uploaded files."""
+async def _read_params(
+    request: web.Request,
+) -> tuple[dict[str, Any], dict[str, bytes], dict[str, str]]:
+    """The call's parameters as the Bot API types them, and any uploaded files with their
+    names."""
     params: dict[str, Any] = {key: _decode(key, value) for key, value in request.query.items()}
     files: dict[str, bytes] = {}
+    names: dict[str, str] = {}
     if request.content_type == "application/json":
         body = await request.json()
         if isinstance(body, dict):
@@ -213,11 +217,12 @@ async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, 
         for key, value in (await request.post()).items():
             if isinstance(value, web.FileField):
                 files[key] = value.file.read()
+                names[key] = value.filename
             elif isinstance(value, str):
                 params[key] = _decode(key, value)
             else:
                 params[key] = _decode(key, value.decode())
-    return params, files
+    return params, files, names
 
 
 def _decode(key: str, value: str) -> Any:

@@ -24,7 +24,8 @@ class StandInSession(BaseSession):
     ) -> TelegramType:
         params, files = json_params(self, bot, method)
         file_bytes = {name: await _read(file, bot) for name, file in files.items()}
-        body = self.telegram.handle(method.__api_method__, params, file_bytes)
+        names = {name: file.filename for name, file in files.items() if file.filename}
+        body = self.telegram.handle(method.__api_method__, params, file_bytes, names)
         status = body.pop("status")
         if status == NO_ANSWER:
             raise TelegramNetworkError(method=method, message="Request timeout error")

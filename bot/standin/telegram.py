@@ -24,6 +24,8 @@ class Call:
     method: str
     params: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)
+    # The name each uploaded file was sent under (what Telegram shows on a document).
+    file_names: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,10 +84,14 @@ class FakeTelegram:
     # The API side.
 
     def handle(
-        self, method: str, params: dict[str, Any], files: dict[str, bytes]
+        self,
+        method: str,
+        params: dict[str, Any],
+        files: dict[str, bytes],
+        file_names: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """Answers one Bot API call as Telegram would, as a decoded JSON body plus status."""
-        self.calls.append(Call(method, params, files))
+        self.calls.append(Call(method, params, files, file_names or {}))
         chat_id = params.get("chat_id")
         if method in SENDING_METHODS and isinstance(chat_id, int):
             failure = self._take_failure(chat_id)

@@ -3,10 +3,15 @@
 import asyncio
 import sys
 from collections.abc import Callable
+from pathlib import Path, PurePath
 from typing import TextIO
 
 from bot.engine.text import plain_text
 from bot.standin.conversation import Button, Conversation, Reply
+
+# Where the pictures and files the bot sends are saved, so they can be opened: a terminal
+# cannot show them. Relative to the directory the chat runs in.
+FILES_DIR = Path("careerbot-chat-files")
 
 
 class TerminalChat:
@@ -15,10 +20,12 @@ class TerminalChat:
         conversation: Conversation,
         output: TextIO = sys.stdout,
         read_line: Callable[[], str] = input,
+        files_dir: Path = FILES_DIR,
     ) -> None:
         self.conversation = conversation
         self.output = output
         self.read_line = read_line
+        self.files_dir = files_dir
         self.buttons: list[Button] = []
         self.bold = output.isatty()
 
@@ -47,7 +54,8 @@ class TerminalChat:
                 self._say(f"[{plain_text(str(reply.params['text']))}]")
             elif reply.method in {"sendPhoto", "sendDocument"}:
                 kind = reply.method.removeprefix("send").lower()
-                self._say(f"[{kind}] {plain_text(reply.text, self.bold)}")
+                saved = "".join(f" saved: {self._save(reply, name)}" for name in reply.files)
+                self._say(f"[{kind}{saved}] {plain_text(reply.text, self.bold)}")
             elif reply.method in {"sendMessage", "editMessageText"}:
                 self._say("─" * 60)
                 self._say(plain_text(reply.text, self.bold))
@@ -55,6 +63,18 @@ class TerminalChat:
         for number, button in enumerate(self.buttons, start=1):
             self._say(f"  [{number}] {button.label}")
         self._say("")
+
+    def _save(self, reply: Reply, name: str) -> Path:
+        """Writes the file under a name of its own (never over an earlier one); its path."""
+        sent = PurePath(reply.file_names.get(name) or name).name or name
+        stem, suffix = PurePath(sent).stem, PurePath(sent).suffix
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        path, number = self.files_dir / sent, 1
+        while path.exists():
+            number += 1
+            path = self.files_dir / f"{stem}-{number}{suffix}"
+        path.write_bytes(reply.files[name])
+        return path.resolve()
 
     def _say(self, text: str) -> None:
         print(text, file=self.output, flush=True)

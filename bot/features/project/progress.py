@@ -30,15 +30,32 @@ class ProgressService:
     async def others(self, session: AsyncSession, student: Student) -> list[CareerProgress]:
         """The careers the student chose, took the checklist of or started the project of,
         other than the one they are on, in the catalog's order."""
+        slugs = await self._tried(session, student)
+        slugs.discard(student.career or "")
+        return await self._progress(session, student, slugs)
+
+    async def explored(self, session: AsyncSession, student: Student) -> list[CareerProgress]:
+        """Those and the one they are on: every career the student has looked into."""
+        slugs = await self._tried(session, student)
+        if student.career:
+            slugs.add(student.career)
+        return await self._progress(session, student, slugs)
+
+    @staticmethod
+    async def _tried(session: AsyncSession, student: Student) -> set[str]:
         tried = union(
             select(Event.name).where(Event.student_id == student.id, Event.kind == "career"),
             select(ChecklistAttempt.career).where(ChecklistAttempt.student_id == student.id),
             select(Project.career).where(Project.student_id == student.id),
         )
-        slugs = set((await session.execute(tried)).scalars())
+        return set((await session.execute(tried)).scalars())
+
+    async def _progress(
+        self, session: AsyncSession, student: Student, slugs: set[str]
+    ) -> list[CareerProgress]:
         found: list[CareerProgress] = []
         for profile in self.catalog.by_area:
-            if profile.slug in slugs and profile.slug != student.career:
+            if profile.slug in slugs:
                 checklist = await self.checklist.overview(session, student, profile)
                 project = await self.project.overview(session, student, profile)
                 found.append(CareerProgress(profile, checklist, project))
