@@ -236,3 +236,13 @@ async def test_a_question_naming_a_career_is_answered_before_one_is_chosen(
     assert electrician is not None
     assert plain(screen(sam)).startswith(f"💰 {electrician.title} · ")
     assert f"🔎 Explore {electrician.title}" in sam.current_labels()
+
+
+async def test_help_is_true_for_the_catalog(harness: BotHarness, shipped: BotHarness) -> None:
+    """/start picks up where the student left off (it never starts over); the quiz and the
+    career switch are offered only where there are careers to choose from."""
+    alone = plain(shown(await harness.user().send("/help"))[-1])
+    assert "/start — pick up where you left off" in alone
+    assert "/quiz" not in alone and "Other careers" not in alone and "pick a career" not in alone
+    many = plain(shown(await shipped.user().send("/help"))[-1])
+    assert "/quiz — " in many and "🔄 Other careers" in many

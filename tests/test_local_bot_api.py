@@ -140,7 +140,7 @@ async def test_careerbot_run_polls_a_local_bot_api_server(
         )
 
         commands = await server.wait_for_call(lambda call: call.method == "setMyCommands", 0)
-        assert {"command": "start", "description": "Start over and pick a career"} in (
+        assert {"command": "start", "description": "Pick up where you left off"} in (
             commands.params["commands"]
         )
         assert server.tokens == {TOKEN}
