@@ -33,6 +33,15 @@ class NoteDraft(FlowData):
     seq: int = 1
 
 
+class NoteOffer(FlowData):
+    """Text the student typed on a project screen that was no question the bot could answer:
+    offered to be kept as a note on the step they are on, and kept here until they say."""
+
+    career: str
+    step: str
+    text: str
+
+
 class CohortDraft(FlowData):
     """A new cohort's name, typed before its career is picked."""
 

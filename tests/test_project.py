@@ -4,7 +4,7 @@ import pytest
 
 from bot.app import Content
 from bot.content.models import Profile
-from bot.db.models import FsmRecord, ProjectEntry, ProjectStepDone
+from bot.db.models import FsmRecord, ProjectEntry, ProjectStepDone, UnansweredQuestion
 from tests.conftest import BotHarness
 from tests.feature_support import (
     DIALOGS,
@@ -476,3 +476,80 @@ async def test_done_is_committed_before_the_bot_answers(
     assert_no_error(replies)
     assert seen
     assert all(snapshot == [steps[0].id, steps[1].id] for snapshot in seen), seen
+
+
+# Text typed on a project screen that is no question: offered as a note (issue 18, item 6)
+
+KEEP = "📝 Keep it as a note"
+NOT_A_NOTE = "✖️ No, back to the step"
+TYPED_NOTE = "went with a rainy lo-fi mood & slow <b>tempo</b>"
+
+
+async def test_text_typed_on_a_step_is_offered_as_its_note(
+    harness: BotHarness, profile: Profile
+) -> None:
+    sam = harness.user()
+    await start_project(sam, profile)
+    replies = await sam.send(TYPED_NOTE)
+    assert_no_error(replies)
+    offer = screen(sam)
+    assert TYPED_NOTE in offer and profile.project.steps[0].title in offer
+    assert "I don't know that one" not in offer
+    assert await count(harness, UnansweredQuestion) == 0  # a note is no question for authors
+    await sam.press(KEEP)
+    assert TYPED_NOTE in screen(sam) and "Your notes:" in screen(sam)
+    assert await entries(harness, 1001) == [("mood", 1, TYPED_NOTE)]
+    # The offer is used up: a second tap keeps nothing more.
+    assert_menu_changed(await sam.press_data("a:project_keep_note:mood"))
+    assert await entries(harness, 1001) == [("mood", 1, TYPED_NOTE)]
+
+
+async def test_on_a_repeatable_step_the_note_is_a_new_iteration(
+    harness: BotHarness, profile: Profile
+) -> None:
+    sam = harness.user()
+    await start_project(sam, profile)
+    await do_steps(sam, profile, 2)  # now on "iterate", which logs iterations
+    for text in ("made the drums punchier", "slowed the whole thing down"):
+        await sam.send(text)
+        await sam.press(KEEP)
+    found = [entry for entry in await entries(harness, 1001) if entry[0] == "iterate"]
+    assert found == [
+        ("iterate", 1, "made the drums punchier"),
+        ("iterate", 2, "slowed the whole thing down"),
+    ]
+
+
+async def test_questions_and_other_places_are_not_taken_for_notes(
+    harness: BotHarness, profile: Profile
+) -> None:
+    sam = harness.user()
+    await start_project(sam, profile)
+    await sam.send("how much do they earn")
+    assert KEEP not in sam.current_labels()  # a question the bot answers stays a question
+    await sam.send("/menu")
+    await sam.press(project_button(profile))
+    await sam.press("▶️ Continue: ")
+    await sam.send("x" * (NOTE_LIMIT + 1))  # too long for a note: answered as a question
+    assert KEEP not in sam.current_labels()
+    await sam.send("/menu")
+    await sam.send("went with a rainy lo-fi mood")  # not on the project: no offer
+    assert KEEP not in sam.current_labels()
+    assert await entries(harness, 1001) == []
+
+
+async def test_declining_or_forging_the_offer_keeps_nothing(
+    harness: BotHarness, profile: Profile
+) -> None:
+    sam = harness.user()
+    await start_project(sam, profile)
+    await sam.send(TYPED_NOTE)
+    await sam.press(NOT_A_NOTE)
+    assert profile.project.steps[0].title in screen(sam)
+    await sam.send(TYPED_NOTE)
+    for forged in ("a:project_keep_note:cover", "a:project_keep_note:", "a:project_keep_note:x.y"):
+        assert_menu_changed(await sam.press_data(forged))
+    alex = harness.user(2002, "Alex")
+    await start_project(alex, profile)
+    assert_menu_changed(await alex.press_data("a:project_keep_note:mood"))  # not Alex's offer
+    assert await entries(harness, 1001) == [] and await entries(harness, 2002) == []

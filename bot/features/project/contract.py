@@ -9,6 +9,9 @@ from bot.features.project.service import NOTE_LIMIT, Entry, ProjectOverview, Ste
 
 START, STEP, DONE = "project_start", "project_step", "project_done"
 NOTE, LOG = "project_note", "project_log"
+KEEP_NOTE = "project_keep_note"
+# Where typed text that is no question may be a note on the project the student is doing.
+NOTE_PLACES = frozenset({"project", "project_step", "project_note_offer"})
 
 
 def _steps(profile: Profile) -> list[StepView]:
@@ -21,13 +24,16 @@ def _steps(profile: Profile) -> list[StepView]:
 
 
 CONTRACT = Contract(
-    nodes=frozenset({"project", "project_step", "project_note_prompt", "progress"}),
+    nodes=frozenset(
+        {"project", "project_step", "project_note_prompt", "project_note_offer", "progress"}
+    ),
     messages=frozenset({"note_empty", "note_too_long", "note_needs_text", "step_not_reached"}),
-    actions=frozenset({START, STEP, DONE, NOTE, LOG}),
+    actions=frozenset({START, STEP, DONE, NOTE, LOG, KEEP_NOTE}),
     variables={
         "project": lambda profile: ProjectOverview(True, _steps(profile)[1], _steps(profile)),
         "step": lambda profile: _steps(profile)[-1],
         "limit": lambda profile: NOTE_LIMIT,
+        "note": lambda profile: "Tried a slower tempo, sounds better",
         "length": lambda profile: NOTE_LIMIT + 1,
         "other_careers": lambda profile: [
             CareerProgress(

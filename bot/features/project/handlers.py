@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.content.models import Profile
 from bot.engine.callbacks import ActionCallback
 from bot.features.feature import Kit, Wiring, required
-from bot.features.project.contract import DONE, LOG, NOTE, START, STEP
+from bot.features.project.contract import DONE, KEEP_NOTE, LOG, NOTE, START, STEP
 from bot.features.project.progress import ProgressService
 from bot.features.project.service import (
     NOTE_LIMIT,
@@ -19,7 +19,7 @@ from bot.features.project.service import (
     clean_note,
 )
 from bot.filters import OfCareer, PrivateChat, SlashCommand
-from bot.flow import NoteDraft
+from bot.flow import NoteDraft, NoteOffer
 from bot.services.students import record_event
 from bot.ui import Ui
 
@@ -135,6 +135,43 @@ async def receive_note(
     await ui.show("project_step", step=saved or view)
 
 
+async def keep_note(
+    callback: CallbackQuery,
+    callback_data: ActionCallback,
+    state: FSMContext,
+    ui: Ui,
+    project: ProjectService,
+) -> None:
+    """Keeps the text offered as a note on the step the button names, once: the offer is
+    cleared, so a second tap, an old button or another step's finds nothing to keep."""
+    offer = await NoteOffer.read(state)
+    profile = ui.tour.profile_of(ui.student)
+    if (
+        offer is None
+        or profile is None
+        or (offer.career, offer.step)
+        != (
+            profile.slug,
+            callback_data.arg,
+        )
+    ):
+        await ui.menu_changed()
+        return
+    await state.set_data({})
+    view = await project.step(ui.session, ui.student, profile, offer.step)
+    try:
+        note = clean_note(offer.text)
+    except NoteRefused as refused:
+        if view is not None:
+            length = len(offer.text.strip())
+            await ui.toast(refused.reason, step=view, limit=NOTE_LIMIT, length=length)
+        await _show_step(ui, view)
+        return
+    seq = view.next_seq if view is not None and view.step.repeatable else 1
+    saved = await project.add_entry(ui.session, ui.student, profile, offer.step, seq, note)
+    await _show_step(ui, saved)
+
+
 async def progress(message: Message, ui: Ui) -> None:
     await record_event(ui.session, ui.student, "command", "progress", commit=False)
     await ui.show("progress")
@@ -165,4 +202,5 @@ def create_router() -> Router:
     router.callback_query.register(mark_done, ActionCallback.filter(F.name == DONE))
     router.callback_query.register(log_iteration, ActionCallback.filter(F.name == LOG))
     router.callback_query.register(ask_for_note, ActionCallback.filter(F.name == NOTE))
+    router.callback_query.register(keep_note, ActionCallback.filter(F.name == KEEP_NOTE))
     return router

@@ -116,6 +116,16 @@ class ProjectService:
         assert overview.current is not None
         return overview.current
 
+    async def note_step(
+        self, session: AsyncSession, student: Student, profile: Profile
+    ) -> StepView | None:
+        """The step a note typed now would belong to: the one the student works on, if it
+        asks for notes; None when the project is not started or finished."""
+        current = (await self.overview(session, student, profile)).current
+        if current is None or current.finished or not current.step.note_prompt:
+            return None
+        return current
+
     async def step(
         self, session: AsyncSession, student: Student, profile: Profile, step_id: str
     ) -> StepView | None:

@@ -102,6 +102,12 @@ class Answer:
         return self.intent != FALLBACK
 
     @property
+    def understood(self) -> bool:
+        """Whether the bot made anything of it: an answer, or at least a job or a subject it
+        could name. Text it did not understand at all may be no question (a note, say)."""
+        return self.answered or bool(self.missing_career or self.uncovered or self.other_career)
+
+    @property
     def node(self) -> str:
         """The dialog node that phrases this answer."""
         if self.passages and self.moment is None:
