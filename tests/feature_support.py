@@ -48,7 +48,7 @@ WRITE_ANSWER = "✏️ Write my answer"
 LOG_ITERATION = "🔁 Log an iteration"
 DONE = "✅ Done"
 SOUNDS_RIGHT = "✅ It sounds right — next step"
-REMIND_ON = "🔔 Remind me if I stall"
+REMIND_ON = f"🔔 Remind me after {SETTINGS.reminder_after_days} quiet days"
 REMIND_OFF = "🔕 Stop reminders"
 NOTE_LIMIT = 500  # the limit the issue and the note prompt name
 # The reasons a student may tap, as content/reasons.yaml lists them.

@@ -22,6 +22,7 @@ from tests.feature_support import (
     DONE,
     REMIND_OFF,
     REMIND_ON,
+    assert_menu_changed,
     assert_no_error,
     at_each_answer,
     before_each_call,
@@ -407,3 +408,26 @@ async def test_reminders_take_turns_at_the_pace_and_stop_once_the_lease_is_lost(
     assert sent_at[1] - sent_at[0] >= 0.29
     report = await reminders(harness).send_due(harness.bot, now=idle_deadline(harness))
     assert report.sent == 1
+
+
+async def test_the_reminder_is_offered_at_the_start_and_says_when(
+    harness: BotHarness, profile: Profile
+) -> None:
+    """Issue 18: the project starts on its first step, so the offer is there, with the
+    number of quiet days (REMINDER_AFTER_DAYS) before a reminder would come."""
+    sam = harness.user(SAM)
+    await start_project(sam, profile)
+    days = harness.settings.reminder_after_days
+    text = screen(sam)
+    assert f"If you haven't logged anything for {days} days, I can remind you" in text
+    yes = f"🔔 Yes, remind me after {days} quiet days"
+    replies = await sam.press(yes)
+    assert_no_error(replies)
+    found = await project(harness, SAM)
+    assert found is not None and found.reminders
+    # Back on the same step, the offer gone; the project screen says the same "when".
+    assert profile.project.steps[0].title in screen(sam)
+    assert yes not in sam.current_labels() and "I can remind you" not in screen(sam)
+    assert_menu_changed(await sam.press_data("a:project_remind:maybe.mood"))
+    await sam.press_data("a:project_remind:off.nosuchstep")  # an unknown step: the project
+    assert f"🔔 Remind me after {days} quiet days" in sam.current_labels()

@@ -3,7 +3,13 @@
 from bot.engine.dialogs import Contract
 
 REMINDER_NODE = "reminder"
-# The project screen's button that turns reminders on or off (arg `on`/`off`).
+# The button that turns reminders on or off: arg `on`/`off`, then `.<step id>` when pressed on
+# a step, which it shows again (else the project screen).
 REMIND = "project_remind"
 
-CONTRACT = Contract(nodes=frozenset({REMINDER_NODE}), actions=frozenset({REMIND}))
+CONTRACT = Contract(
+    nodes=frozenset({REMINDER_NODE}),
+    actions=frozenset({REMIND}),
+    # REMINDER_AFTER_DAYS, so that the offer says when a reminder would come.
+    variables={"reminder_days": lambda profile: 3},
+)

@@ -6,6 +6,7 @@ from aiogram.types import CallbackQuery
 from bot.content.models import Profile
 from bot.engine.callbacks import ActionCallback
 from bot.features.feature import Kit, Wiring
+from bot.features.project.service import ProjectService
 from bot.features.reminders.contract import REMIND
 from bot.features.reminders.service import ReminderService
 from bot.filters import OfCareer, PrivateChat
@@ -18,12 +19,18 @@ async def remind(
     profile: Profile,
     ui: Ui,
     reminders: ReminderService,
+    project: ProjectService,
 ) -> None:
-    if callback_data.arg not in {"on", "off"}:
+    switch, _, step_id = callback_data.arg.partition(".")
+    if switch not in {"on", "off"}:
         await ui.menu_changed()
         return
-    await reminders.switch(ui.session, ui.student, profile, callback_data.arg == "on")
-    await ui.show("project")
+    await reminders.switch(ui.session, ui.student, profile, switch == "on")
+    step = await project.step(ui.session, ui.student, profile, step_id) if step_id else None
+    if step is not None:
+        await ui.show("project_step", step=step)
+    else:
+        await ui.show("project")
 
 
 def setup(kit: Kit) -> Wiring:
@@ -33,7 +40,12 @@ def setup(kit: Kit) -> Wiring:
         kit.services["project"],
         kit.settings.reminder_after_days,
     )
-    return Wiring(services={"reminders": reminders})
+    days = kit.settings.reminder_after_days
+
+    async def reminder_days(*_: object) -> int:
+        return days
+
+    return Wiring(services={"reminders": reminders}, getters={"reminder_days": reminder_days})
 
 
 def create_router() -> Router:
