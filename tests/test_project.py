@@ -1,16 +1,25 @@
 """The starter project: steps, notes typed as messages, iterations and /progress."""
 
 import pytest
+from sqlalchemy import select
 
 from bot.app import Content
 from bot.content.models import Profile
-from bot.db.models import FsmRecord, ProjectEntry, ProjectStepDone, UnansweredQuestion
+from bot.db.models import (
+    CareerReason,
+    FsmRecord,
+    ProjectEntry,
+    ProjectStepDone,
+    UnansweredQuestion,
+)
+from bot.standin.conversation import Conversation
 from tests.conftest import BotHarness
 from tests.feature_support import (
     DIALOGS,
     DONE,
     LOG_ITERATION,
     NOTE_LIMIT,
+    REASONS,
     SOUNDS_RIGHT,
     WRITE_ANSWER,
     assert_menu_changed,
@@ -25,6 +34,7 @@ from tests.feature_support import (
     profile_of,
     project,
     project_button,
+    scalars,
     screen,
     shown,
     start_project,
@@ -426,7 +436,7 @@ async def test_finishing_every_step_finishes_the_project_once(
     finished = await project(harness, 1001)
     assert finished is not None and finished.finished_at is not None
     assert (await events(harness, 1001, "project"))["project:finish"] == 1
-    assert "You finished the project" in screen(sam)
+    assert f"You finished {profile.project.title}!" in screen(sam)
     # Pressing the last "done" again later neither moves nor repeats the finish.
     await sam.press_data(f"a:project_done:{steps[-1].id}")
     again = await project(harness, 1001)
@@ -553,3 +563,51 @@ async def test_declining_or_forging_the_offer_keeps_nothing(
     await start_project(alex, profile)
     assert_menu_changed(await alex.press_data("a:project_keep_note:mood"))  # not Alex's offer
     assert await entries(harness, 1001) == [] and await entries(harness, 2002) == []
+
+
+# The finish (issue 18, item 4): how it felt, the checklist again, the passport
+
+
+async def finish_project(sam: Conversation, profile: Profile, started: bool = False) -> None:
+    if not started:
+        await start_project(sam, profile)
+    await do_steps(sam, profile, len(profile.project.steps) - 1)
+    assert_no_error(await sam.press(DONE))
+
+
+async def test_the_finish_asks_how_it_felt_and_offers_the_checklist_again(
+    harness: BotHarness, profile: Profile
+) -> None:
+    sam = harness.user()
+    await take_checklist(sam, ["yes"] * 4 + ["no"] * 3)
+    await finish_project(sam, profile)
+    text = screen(sam)
+    assert "How did it feel?" in text
+    assert "the fit checklist said it sounded a lot like you (4 of 4 fit signs" in text
+    assert profile.closing not in text  # "Pick a project and see how it feels" is for before
+    labels = sam.current_labels()
+    assert "🔁 Retake the fit checklist" in labels and "🪪 My career passport" in labels
+    first = REASONS[0]["label"]
+    assert_no_error(await sam.press(first))
+    assert f"You said: {first}" in screen(sam)
+    finish = select(CareerReason.reason).where(CareerReason.moment == "finish")
+    assert await scalars(harness, finish) == [REASONS[0]["id"]]
+    # The last step stays a tap away, and the finish a tap from it.
+    await sam.press("📝 My project and notes")
+    assert profile.project.steps[-1].title in screen(sam)
+    await sam.press("🏁 How did it feel?")
+    assert f"You said: {first}" in screen(sam)
+    await sam.press("🔁 Retake the fit checklist")
+    assert f"1/{len(profile.checklist.fits) + len(profile.checklist.misfits)}" in screen(sam)
+
+
+async def test_a_finish_reason_before_the_finish_is_refused(
+    harness: BotHarness, profile: Profile
+) -> None:
+    sam = harness.user()
+    await start_project(sam, profile)
+    assert_menu_changed(await sam.press_data(f"a:reason:finish.{REASONS[0]['id']}"))
+    assert await scalars(harness, select(CareerReason.id)) == []
+    await sam.press_data(f"a:project_step:{profile.project.steps[0].id}")
+    await finish_project(sam, profile, started=True)
+    assert "🔁 Take the fit checklist" in sam.current_labels()  # none taken before

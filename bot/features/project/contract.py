@@ -25,7 +25,14 @@ def _steps(profile: Profile) -> list[StepView]:
 
 CONTRACT = Contract(
     nodes=frozenset(
-        {"project", "project_step", "project_note_prompt", "project_note_offer", "progress"}
+        {
+            "project",
+            "project_step",
+            "project_finished",
+            "project_note_prompt",
+            "project_note_offer",
+            "progress",
+        }
     ),
     messages=frozenset({"note_empty", "note_too_long", "note_needs_text", "step_not_reached"}),
     actions=frozenset({START, STEP, DONE, NOTE, LOG, KEEP_NOTE}),

@@ -65,7 +65,8 @@ async def mark_done(
 ) -> None:
     view = await project.mark_done(ui.session, ui.student, profile, callback_data.arg)
     if view is not None:
-        await _show_step(ui, view)
+        # Done with the last step: the finish, where the student says how it felt.
+        await ui.show("project_finished" if view.finished else "project_step", step=view)
         return
     # A step that isn't open yet: say so and show the step the student is really on.
     current = (await project.overview(ui.session, ui.student, profile)).current

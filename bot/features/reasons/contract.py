@@ -3,11 +3,11 @@
 from bot.content.models import Profile
 from bot.content.reasons import LABEL_LENGTH, Reason
 from bot.engine.dialogs import Contract
-from bot.features.reasons.service import CHECKLIST, LEAVE, ReasonsView
+from bot.features.reasons.service import CHECKLIST, FINISH, LEAVE, ReasonsView
 
 REASON = "reason"
 # The screen each moment's buttons are on, shown again after the tap.
-SCREENS = {CHECKLIST: "checklist_result", LEAVE: "careers"}
+SCREENS = {CHECKLIST: "checklist_result", LEAVE: "careers", FINISH: "project_finished"}
 
 
 def _sample(profile: Profile) -> ReasonsView:
@@ -17,7 +17,7 @@ def _sample(profile: Profile) -> ReasonsView:
     given, other = (
         Reason(id=first * 32, label=first.upper() * LABEL_LENGTH) for first in ("g", "o")
     )
-    return ReasonsView((given, other), {CHECKLIST: given, LEAVE: None})
+    return ReasonsView((given, other), {CHECKLIST: given, LEAVE: None, FINISH: other})
 
 
 CONTRACT = Contract(

@@ -28,7 +28,7 @@ async def give_reason(
 
 
 def setup(kit: Kit) -> Wiring:
-    reasons = ReasonService(kit.content.reasons, kit.services["checklist"])
+    reasons = ReasonService(kit.content.reasons, kit.services["checklist"], kit.services["project"])
     return Wiring(services={"reasons": reasons}, getters={"reasons": reasons.shown})
 
 

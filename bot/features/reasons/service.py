@@ -17,10 +17,12 @@ from bot.content.reasons import Reason, Reasons
 from bot.db.models import CareerReason, Student, utcnow
 from bot.db.upsert import upsert
 from bot.features.checklist.service import ChecklistService, Result
+from bot.features.project.service import ProjectService, StepView
 
-# Under the checklist's result, and on the career list when a student on a career opens it.
-CHECKLIST, LEAVE = "checklist", "leave"
-MOMENTS = (CHECKLIST, LEAVE)
+# Under the checklist's result, on the career list when a student on a career opens it, and
+# on finishing the starter project ("how did it feel?").
+CHECKLIST, LEAVE, FINISH = "checklist", "leave", "finish"
+MOMENTS = (CHECKLIST, LEAVE, FINISH)
 _KEY = ["student_id", "career", "moment"]
 # Built once: read each time the two screens are shown.
 _GIVEN = select(CareerReason.moment, CareerReason.reason).where(
@@ -46,11 +48,15 @@ class Given:
     moment: str
     reasons: ReasonsView
     result: Result | None = None
+    # For the finish's moment: the finished project's last step, which its screen shows.
+    step: StepView | None = None
 
     def variables(self) -> dict[str, Any]:
         found: dict[str, Any] = {"reasons": self.reasons}
         if self.result is not None:
             found["result"] = self.result
+        if self.step is not None:
+            found["step"] = self.step
         return found
 
 
@@ -58,6 +64,7 @@ class Given:
 class ReasonService:
     reasons: Reasons
     checklist: ChecklistService
+    project: ProjectService
 
     def view(self, given: dict[str, str]) -> ReasonsView:
         """A stored id no longer in the content reads as not given: the student may pick
@@ -87,8 +94,9 @@ class ReasonService:
     async def give(
         self, session: AsyncSession, student: Student, profile: Profile, arg: str
     ) -> Given | None:
-        """Stores the tap for the student's current career; None for a forged button, or a
-        checklist reason with no checklist result of this career to be about.
+        """Stores the tap for the student's current career; None for a forged button, a
+        checklist reason with no checklist result of this career to be about, or a finish
+        reason with no finished project.
 
         No read of earlier reasons: the screen after the tap needs only this one, so a tap
         is one write (and, for the checklist, the result the screen shows anyway).
@@ -97,10 +105,14 @@ class ReasonService:
         if pick is None:
             return None
         moment, reason = pick
-        result = None
+        result, step = None, None
         if moment == CHECKLIST:
             result = await self.checklist.last_result(session, student, profile)
             if result is None:
+                return None
+        if moment == FINISH:
+            step = (await self.project.overview(session, student, profile)).current
+            if step is None or not step.finished:
                 return None
         values = {"student_id": student.id, "career": profile.slug, "moment": moment}
         await upsert(
@@ -110,4 +122,4 @@ class ReasonService:
             _KEY,
             {"reason": reason.id, "created_at": utcnow()},
         )
-        return Given(moment, self.view({moment: reason.id}), result)
+        return Given(moment, self.view({moment: reason.id}), result, step)
