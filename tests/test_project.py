@@ -611,3 +611,17 @@ async def test_a_finish_reason_before_the_finish_is_refused(
     await sam.press_data(f"a:project_step:{profile.project.steps[0].id}")
     await finish_project(sam, profile, started=True)
     assert "🔁 Take the fit checklist" in sam.current_labels()  # none taken before
+
+
+async def test_a_note_sharing_the_steps_words_is_still_offered_as_a_note(
+    harness: BotHarness, profile: Profile
+) -> None:
+    """A note on "Pick a mood and genre" says "mood": the card's passages would quote the
+    step back. Not phrased as a question, it is offered as a note; a question is answered."""
+    sam = harness.user()
+    await start_project(sam, profile)
+    await sam.send("went with a rainy lo-fi mood")
+    assert KEEP in sam.current_labels()
+    await sam.press(NOT_A_NOTE)
+    await sam.send("what mood should i pick?")
+    assert KEEP not in sam.current_labels()

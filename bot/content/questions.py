@@ -103,6 +103,8 @@ class QuestionSpec(BaseModel):
     stopwords: list[str] = []
     # Words phrases are read past: "what do they even do" matches "what do they do".
     fillers: list[Word] = []
+    # Words a question starts with: text with none first and no "?" may be no question.
+    question_words: list[Word] = []
     intents: dict[IntentName, Intent]
     # Phrases that point at the first or the last moment of a typical day ("first thing",
     # "end of the day"), whatever its clock time.

@@ -22,7 +22,10 @@ async def answer_question(
 ) -> None:
     text = (message.text or "")[:QUESTION_LIMIT]
     answer = questions.answer(text, ui.student.career)
-    if not answer.understood and await _offer_note(text, state, ui, project):
+    # A note typed on a project screen shares the step's words, so the card's passages may
+    # "answer" it: unless it is phrased as a question, it is offered as a note first.
+    maybe_note = not answer.understood or (answer.from_passages and not questions.asks(text))
+    if maybe_note and await _offer_note(text, state, ui, project):
         return
     await record_question(ui.session, ui.student, text, answer)
     await ui.show(answer.node, answer=answer)

@@ -102,6 +102,11 @@ class Answer:
         return self.intent != FALLBACK
 
     @property
+    def from_passages(self) -> bool:
+        """Answered by quoting the card, not by an intent: words in common, maybe no more."""
+        return self.node == "answer_passage"
+
+    @property
     def understood(self) -> bool:
         """Whether the bot made anything of it: an answer, or at least a job or a subject it
         could name. Text it did not understand at all may be no question (a note, say)."""
@@ -164,6 +169,7 @@ class QuestionService:
         self.catalog = catalog
         self._order = {name: index for index, name in enumerate(spec.intents)}
         self._stopwords = frozenset(spec.stopwords)
+        self._question_words = frozenset(spec.question_words)
         absent = self._absent(catalog, spec)
         names_of_absent = [name for names in absent.values() for name in names]
         passages = {profile.slug: card_passages(profile) for profile in catalog}
@@ -352,6 +358,11 @@ class QuestionService:
         """Learns the intents of the example questions (about a second of CPU), so that the
         first student's question does not wait for it."""
         self._examples.fit()
+
+    def asks(self, text: str) -> bool:
+        """Whether the text is phrased as a question: a "?", or a question word first."""
+        tokens = tokenize(text, self.spec.spellings)
+        return "?" in text or bool(tokens and tokens[0] in self._question_words)
 
     def answer(self, question: str, career: str | None) -> Answer:
         """What answers: a career without a card, an uncovered subject or a veto first; then
