@@ -13,7 +13,6 @@ from bot.engine.callbacks import ActionCallback
 from bot.features.feature import Kit, Wiring
 from bot.features.passport.contract import PICTURE, SHOW
 from bot.features.passport.service import PassportService, parse_choice
-from bot.features.project.progress import ProgressService
 from bot.filters import PrivateChat
 from bot.services.students import record_event
 from bot.ui import Ui
@@ -61,10 +60,7 @@ async def preload_card() -> None:
 
 
 def setup(kit: Kit) -> Wiring:
-    progress = ProgressService(
-        kit.content.catalog, kit.services["checklist"], kit.services["project"]
-    )
-    passport = PassportService(progress, kit.services["quiz"])
+    passport = PassportService(kit.services["progress"], kit.services["quiz"])
     return Wiring(
         services={"passport": passport},
         getters={

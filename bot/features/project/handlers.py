@@ -182,7 +182,8 @@ def setup(kit: Kit) -> Wiring:
     project = ProjectService()
     progress = ProgressService(kit.content.catalog, kit.services["checklist"], project)
     return Wiring(
-        services={"project": project},
+        # `progress`: every career the student tried, for /progress and the passport.
+        services={"project": project, "progress": progress},
         getters={
             "project": lambda session, student, profile: project.overview(
                 session, student, required(profile)
