@@ -818,3 +818,30 @@ def test_no_reasons_file_or_an_empty_list(tree: Tree, check: CheckRunner) -> Non
     reasons.unlink()
     [error] = check.fails()
     assert error.startswith(f"{reasons}:1: cannot read the file: ")
+
+
+def test_a_step_text_repeating_its_title_is_refused(
+    tree: Tree, card: Path, check: CheckRunner
+) -> None:
+    card.unlink()
+    tree.edit(
+        tree.profile,
+        "      text: Get a rough first version to react to. It doesn’t have to be good yet.\n",
+        "      text: Generate it, then listen.\n",
+    )
+    check.fails_with(
+        f"{tree.profile}:{line_of(tree.profile, 'text: Generate it, then listen.')}: "
+        "project.steps.1.text: repeats the step's title: say what the step gives or how, "
+        "not its name"
+    )
+
+
+def test_a_glossary_term_the_card_never_uses_is_refused(
+    tree: Tree, card: Path, check: CheckRunner
+) -> None:
+    card.unlink()
+    tree.edit(tree.profile, "  - term: AVIXA\n", "  - term: mastering\n")
+    check.fails_with(
+        f"{tree.profile}:{line_of(tree.profile, 'term: mastering')}: glossary.7.term: "
+        "'mastering' appears nowhere on the card, so no screen would explain it"
+    )

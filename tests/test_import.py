@@ -411,3 +411,32 @@ def test_a_card_with_windows_line_ends_and_blank_lines_reads_the_same() -> None:
     assert parse_card(SEED, loose).work == read_card(SEED).work
     with pytest.raises(SourceErrors):
         parse_card(SEED, "")
+
+
+def test_reimporting_keeps_sign_questions_glossary_and_source_links(ws: Workspace) -> None:
+    before = load_profile(TODAY)
+    target = ws.careers / "music-producer.yaml"
+    linked = target.read_text("utf-8").replace(
+        "    - producer surveys (2025–26)\n",
+        "    - name: producer surveys (2025–26)\n      url: https://example.org/surveys\n",
+    )
+    target.write_text(linked, "utf-8")
+    assert ws.run(ws.card("000_seed.txt")).code == 0
+    after = load_profile(target)
+    assert after.checklist == before.checklist
+    assert all(sign.ask and sign.you for sign in after.checklist.fits)
+    assert after.glossary == before.glossary and after.glossary
+    assert after.project.steps == before.project.steps
+    assert after.sources.items[1].url == "https://example.org/surveys"
+
+
+def test_a_sign_the_card_rewords_comes_back_bare(ws: Workspace) -> None:
+    """Its question forms were written for other words: they are dropped, not kept wrong."""
+    first = load_profile(TODAY).checklist.fits[0]
+    reworded = "they have a good ear and can hear what a track needs"
+    card = ws.card("000_seed.txt", SEED.read_text("utf-8").replace(first.sign, reworded))
+    assert ws.run(card).code == 0
+    after = load_profile(ws.careers / "music-producer.yaml")
+    assert after.checklist.fits[0].sign == reworded
+    assert after.checklist.fits[0].ask is None and after.checklist.fits[0].you is None
+    assert after.checklist.fits[1].ask, "the unchanged signs keep theirs"

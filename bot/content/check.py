@@ -11,7 +11,8 @@ from pathlib import Path
 from bot.content.cards import MONTHS, read_card
 from bot.content.catalog import Catalog
 from bot.content.importer import CARDS_DIR, CAREERS_DIR, differing_sections
-from bot.content.yaml_source import SourceError, SourceErrors, read_yaml
+from bot.content.models import Profile
+from bot.content.yaml_source import SourceError, SourceErrors, YamlDocument, read_yaml
 
 MONTH_YEAR = re.compile(rf"\b(?P<month>{'|'.join(MONTHS)}) (?P<year>(?:19|20)\d\d)\b")
 # A year, or a range such as 2024–34 or 2025-2026; not the tail of an SOC code (15-2031) nor
@@ -102,11 +103,52 @@ def link_and_date_errors(content_dir: Path, catalog: Catalog) -> list[SourceErro
         if not MONTH_YEAR.search(profile.sources.dated) and not dates_in(profile.sources.dated):
             message = f"{profile.sources.dated!r} is no date (like June 2026)"
             errors.append(document.error(("sources", "dated"), message))
-        for index, item in enumerate(profile.sources.items):
+        for index, item in enumerate(source.name for source in profile.sources.items):
             if FIGURE.search(item) and not dates_in(item):
                 message = "states a figure without its date (Month YYYY, a year, or 2024–34)"
                 errors.append(document.error(("sources", "items", index), message))
+        errors += _wording_errors(document, profile)
     return errors
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
+
+
+def _wording_errors(document: YamlDocument, profile: Profile) -> list[SourceError]:
+    """A step's text that opens by repeating its title tells the student nothing new; a
+    glossary term the card never uses would be explained nowhere."""
+    errors = []
+    for index, step in enumerate(profile.project.steps):
+        title = _words(step.title)
+        if title and _words(step.text)[: len(title)] == title:
+            message = "repeats the step's title: say what the step gives or how, not its name"
+            errors.append(document.error(("project", "steps", index, "text"), message))
+    shown = " ".join(card_texts(profile))
+    for index, term in enumerate(profile.glossary):
+        if term not in profile.terms_in(shown):
+            message = f"{term.term!r} appears nowhere on the card, so no screen would explain it"
+            errors.append(document.error(("glossary", index, "term"), message))
+    return errors
+
+
+def card_texts(profile: Profile) -> list[str]:
+    """Everything of the card a student reads, where a glossary term may appear."""
+    data = profile.model_dump(exclude={"slug", "aliases", "keywords", "glossary", "related"})
+    texts: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(data)
+    return texts
 
 
 def stale_facts(content_dir: Path, catalog: Catalog, months: int, today: date) -> list[str]:
@@ -114,7 +156,7 @@ def stale_facts(content_dir: Path, catalog: Catalog, months: int, today: date) -
     report = []
     for profile in catalog:
         file = _profile_file(content_dir, profile.slug)
-        facts = [(f"sources.items[{i}]", item) for i, item in enumerate(profile.sources.items)]
+        facts = [(f"sources.items[{i}]", item.name) for i, item in enumerate(profile.sources.items)]
         facts.append(("numbers.note", profile.numbers.note))
         for field, text in facts:
             newest = newest_past(text, today)

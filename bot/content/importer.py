@@ -24,19 +24,31 @@ CAREERS_DIR = "careers"
 WIDTH = 92  # of the hand-written profiles' lines, so an imported one reads the same
 
 # What authors add to a profile by hand, at its top; everything else comes from the card
-# (but for project.steps and numbers.pay_paths, kept as well: see `merged`).
+# (but for project.steps, numbers.pay_paths, the glossary, the checklist signs' question
+# forms and the sources' links, kept as well: see `merged`).
 HAND_KEPT = ("area", "interests", "aliases", "keywords")
 # The profile's fields in file order, as the schema declares them; those the card gives.
 ORDER = tuple(name for name in Profile.model_fields if name != "slug")
-CARD_SECTIONS = tuple(name for name in ORDER if name not in HAND_KEPT)
+CARD_SECTIONS = tuple(name for name in ORDER if name not in (*HAND_KEPT, "glossary"))
 # Texts students read as paragraphs: folded, so any character is safe and no quoting is needed.
 PROSE = frozenset(
     {"summary", "suits", "not_suited", "text", "split_note", "split_source", "note", "intro"}
 )
 # Figures and times: YAML would read some as numbers or null (11:00, ~), so always quoted.
 QUOTED = frozenset({"time", "median", "entry", "top", "range", "growth"})
-STEP_KEYS = ("id", "title", "text", "note_prompt", "repeatable")
-PAY_KEYS = ("name", "text", "median", "entry", "top", "range", "growth", "paid")
+STEP_KEYS = ("id", "title", "text", "note_prompt", "repeatable", "how", "tools", "time")
+PAY_KEYS = (
+    "name",
+    "text",
+    "median",
+    "entry",
+    "top",
+    "range",
+    "growth",
+    "growth_period",
+    "dated",
+    "paid",
+)
 
 HEADER = """\
 # Career profile: {title}.
@@ -51,6 +63,10 @@ NO_AREA = "# area: one of hands-on, investigative, artistic, social, enterprisin
 QUESTIONS_NOTE = """\
 # Other names students use for this career, and question words that only fit it, by intent
 # (see content/questions.yaml). Both are for answering typed questions; nothing here is shown.
+"""
+GLOSSARY_NOTE = """\
+# Words of the card a student may not know, one line each, shown under the screens that use
+# them (see content/AUTHORING.md).
 """
 TIMES_NOTE = '    # Times are always in quotes: "11:00", not 11:00.\n'
 PAY_NOTE = """\
@@ -94,6 +110,9 @@ def profile_card_fields(profile: Profile) -> dict[str, Any]:
     data["related"] = [{"title": career.title} for career in profile.related]
     data["project"].pop("steps")
     data["numbers"].pop("pay_paths")
+    for key in ("fits", "misfits"):
+        data["checklist"][key] = [sign["sign"] for sign in data["checklist"][key]]
+    data["sources"]["items"] = [source["name"] for source in data["sources"]["items"]]
     return {name: data[name] for name in CARD_SECTIONS}
 
 
@@ -149,10 +168,40 @@ def merged(card: Card, existing: dict[str, Any] | None, known: set[str]) -> dict
     new["numbers"] = {key: numbers[key] for key in ("heading", "subheading", "text")}
     new["numbers"]["pay_paths"] = pay_paths
     new["numbers"]["note"] = numbers["note"]
+    new["checklist"] = _signs_kept(new["checklist"], old.get("checklist"))
+    new["sources"]["items"] = _links_kept(new["sources"]["items"], old.get("sources"))
+    if isinstance(old.get("glossary"), list):
+        new["glossary"] = old["glossary"]
     # Fields the importer does not know (a newer schema's) stay where the author put them.
     extra = {key: value for key, value in old.items() if key not in ORDER}
     ordered = {key: new[key] for key in ORDER if key in new}
     return {**ordered, **extra}
+
+
+def _signs_kept(checklist: dict[str, Any], old: Any) -> dict[str, Any]:
+    """The card's signs, each with the question forms written for the same words before; a
+    sign whose words changed loses them, so `content check` asks for new ones."""
+    old = old if isinstance(old, dict) else {}
+    forms = {
+        item["sign"]: item
+        for key in ("fits", "misfits")
+        for item in old.get(key) or []
+        if isinstance(item, dict) and isinstance(item.get("sign"), str)
+    }
+    kept = dict(checklist)
+    for key in ("fits", "misfits"):
+        kept[key] = [forms.get(sign, sign) for sign in checklist[key]]
+    return kept
+
+
+def _links_kept(items: list[str], old: Any) -> list[Any]:
+    old_items = old.get("items") if isinstance(old, dict) else None
+    links = {
+        item["name"]: item
+        for item in old_items or []
+        if isinstance(item, dict) and isinstance(item.get("name"), str)
+    }
+    return [links.get(name, name) for name in items]
 
 
 def _slug_if_known(title: str, known: set[str]) -> str | None:
@@ -271,7 +320,8 @@ def dump_profile(slug: str, data: dict[str, Any]) -> str:
     out.append(_entry("keywords", data.get("keywords", {}), 0, ("keywords",)))
     for key, value in data.items():
         if key not in ("title", *HAND_KEPT):
-            out.append("\n" + _entry(key, value, 0, (key,)))
+            note = GLOSSARY_NOTE if key == "glossary" else ""
+            out.append("\n" + note + _entry(key, value, 0, (key,)))
     return "".join(out)
 
 
@@ -327,7 +377,8 @@ def _scalar_entry(pad: str, name: str, key: str, value: Any, path: tuple[Any, ..
     if isinstance(value, str):
         if "\n" in value:
             return f"{pad}{name}: |-\n" + "".join(f"{inner}{line}\n" for line in value.split("\n"))
-        if key in QUOTED:
+        if key in QUOTED and not (key == "time" and path[0] == "project"):
+            # A step's time is an estimate ("about 20 minutes"), not a clock time.
             return f"{pad}{name}: {_quoted(value)}\n"
         prose = key in PROSE and path[:2] != ("project", "steps")
         line = f"{pad}{name}: {value}"

@@ -7,6 +7,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     field_validator,
     model_validator,
@@ -14,6 +15,17 @@ from pydantic import (
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
+
+
+def _mentions(text: str, term: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(term)}", text) is not None
+
+
+# Texts searched for glossary terms, remembered per career: the card's screens are a few
+# dozen; the bound keeps texts that vary (a step's how, a sign) from growing it without end.
+TERM_CACHE_SIZE = 256
+
+
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 # The six interest areas of career guidance (Holland's RIASEC), in the order the career
 # list shows them.
@@ -70,14 +82,59 @@ class Day(Strict):
     moments: Annotated[list[Moment], Field(min_length=1)]
     note: Text
 
+    def clock(self) -> list[str]:
+        """Each moment's time with am or pm, as a working day reads it.
+
+        Cards write a day's times on a 12-hour clock without saying which half ("11:00 …
+        3:00 … 6:00"): the day starts in the morning, and a time earlier than the one before
+        it has passed noon.
+        """
+        labels, previous, afternoon = [], -1, False
+        for moment in self.moments:
+            hours, minutes = (int(part) for part in moment.time.split(":"))
+            if hours > 12:
+                labels.append(moment.time)
+                previous, afternoon = (hours - 12) * 60 + minutes, True
+                continue
+            on_dial = (hours % 12) * 60 + minutes
+            afternoon = afternoon or hours == 12 or on_dial < previous
+            previous = on_dial
+            labels.append(f"{moment.time} {'pm' if afternoon else 'am'}")
+        return labels
+
+
+class Sign(Strict):
+    """A checklist sign: the card's words, and how the bot puts them to the student.
+
+    A card's sign is about "they"; the bot asks the student (`ask`) and names the signs they
+    recognised in their own words (`you`). Both are written by hand and kept on import.
+    """
+
+    sign: Text
+    ask: Text | None = None
+    you: Text | None = None
+
+
+def _bare(value: object, field: str) -> object:
+    """A list item written as a bare line (as a card import gives a sign or a source) is
+    that one field of the item: a sign without its question forms, a source without a link."""
+    if isinstance(value, list):
+        return [{field: item} if isinstance(item, str) else item for item in value]
+    return value
+
 
 class Checklist(Strict):
     heading: Text
     intro: Text
     fits_heading: Text
-    fits: Annotated[list[Text], Field(min_length=1)]
+    fits: Annotated[list[Sign], Field(min_length=1)]
     misfits_heading: Text
-    misfits: Annotated[list[Text], Field(min_length=1)]
+    misfits: Annotated[list[Sign], Field(min_length=1)]
+
+    @field_validator("fits", "misfits", mode="before")
+    @classmethod
+    def _bare_signs(cls, value: object) -> object:
+        return _bare(value, "sign")
 
 
 class ProjectStep(Strict):
@@ -86,6 +143,11 @@ class ProjectStep(Strict):
     text: Text
     note_prompt: Text | None = None
     repeatable: bool = False
+    # How to do it tonight: concrete actions, free tools where the card's topic implies
+    # them, and roughly how long it takes.
+    how: list[Text] = []
+    tools: list[Text] = []
+    time: Text | None = None
 
 
 class Project(Strict):
@@ -113,6 +175,10 @@ class PayPath(Strict):
     top: Text | None = None
     range: Text | None = None
     growth: Text | None = None
+    # The period the growth figure covers ("2024–34"), when the source gives one.
+    growth_period: Text | None = None
+    # The date of the source's figures ("May 2024"), as the source states it.
+    dated: Text | None = None
     paid: Text | None = None
 
 
@@ -129,9 +195,29 @@ class Section(Strict):
     text: Text
 
 
+class Source(Strict):
+    name: Text
+    url: Annotated[str, StringConstraints(pattern=r"^https://[^\s<>\"]+$")] | None = None
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Sources(Strict):
-    items: Annotated[list[Text], Field(min_length=1)]
+    items: Annotated[list[Source], Field(min_length=1)]
     dated: Text
+
+    @field_validator("items", mode="before")
+    @classmethod
+    def _bare_names(cls, value: object) -> object:
+        return _bare(value, "name")
+
+
+class Term(Strict):
+    """A word of the card a student may not know, explained in one line."""
+
+    term: Text
+    means: Text
 
 
 class Profile(Strict):
@@ -163,6 +249,22 @@ class Profile(Strict):
     right_now: Section
     sources: Sources
     closing: Text
+    glossary: list[Term] = []
+    _terms_found: dict[str, list[Term]] = PrivateAttr(default_factory=dict)
+
+    def terms_in(self, *texts: str) -> list[Term]:
+        """The glossary's terms that appear in any of `texts`, as a screen shows them.
+
+        A screen's texts are the card's, so each screen is searched once per career and
+        remembered (figures in bench/README.md, "glossary")."""
+        text = " ".join(texts)
+        found = self._terms_found.get(text)
+        if found is None:
+            casefolded = text.casefold()
+            found = [term for term in self.glossary if _mentions(casefolded, term.term.casefold())]
+            if len(self._terms_found) < TERM_CACHE_SIZE:
+                self._terms_found[text] = found
+        return list(found)
 
     @model_validator(mode="after")
     def _interests_lead_with_area(self) -> "Profile":

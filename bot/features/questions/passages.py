@@ -74,8 +74,8 @@ def card_passages(profile: Profile) -> list[Passage]:
         for moment in day.moments
     )
     add("day", day.note)
-    add("suits", *checklist.fits)
-    add("not_suited", *checklist.misfits)
+    add("suits", *(sign.sign for sign in checklist.fits))
+    add("not_suited", *(sign.sign for sign in checklist.misfits))
     add("project", f"{project.title}: {project.text}")
     add("project", *(f"{step.title}: {step.text}" for step in project.steps))
     add("numbers", *_sentences(profile.numbers.text))
@@ -83,7 +83,7 @@ def card_passages(profile: Profile) -> list[Passage]:
     add("sources", profile.numbers.note)
     add("outlook", *_sentences(profile.outlook.text))
     add("right_now", *_sentences(profile.right_now.text))
-    add("sources", *profile.sources.items, profile.sources.dated)
+    add("sources", *(source.name for source in profile.sources.items), profile.sources.dated)
     return found
 
 
