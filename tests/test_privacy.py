@@ -14,6 +14,7 @@ from bot.content.models import Profile
 from bot.db.models import (
     Announcement,
     Base,
+    ChecklistAttempt,
     Cohort,
     Delivery,
     HandledUpdate,
@@ -161,26 +162,25 @@ async def test_mydata_lists_what_is_stored(harness: BotHarness, profile: Profile
     sam = harness.user(SAM)
     replies = await sam.send("/mydata")
     assert_no_error(replies)
-    text = shown(replies)[-1]
-    assert "First name: Sam" in text
+    text = "\n".join(shown(replies))
+    assert "You are Sam to me" in text
     assert str(SAM) in text
-    assert profile.title in text
+    assert f"You're exploring {profile.title}" in text
     assert SAM_NOTE in text and SAM_ITERATION in text
     [attempt] = await attempts(harness, SAM)
     assert attempt.finished_at is not None
-    for number, answer in enumerate(["yes", "no", "unsure", "yes", "no", "yes", "no"], start=1):
-        assert f"sign {number}: {answer}" in text
+    signs = [*profile.checklist.fits, *profile.checklist.misfits]
+    given = ["yes", "no", "unsure", "yes", "no", "yes", "no"]
+    for sign, answer in zip(signs, given, strict=True):
+        assert f"· {sign.ask} You said {ANSWER_WORDS[answer]} (" in text
     stored = await events(harness, SAM)
-    kinds: dict[str, int] = {}
-    for key, number in stored.items():
-        kind = key.split(":", 1)[0]
-        kinds[kind] = kinds.get(kind, 0) + number
-    for kind, number in kinds.items():
-        listed = re.search(rf"^{re.escape(kind)}: (\d+)$", text, re.MULTILINE)
-        assert listed is not None, f"event kind {kind} is not listed"
-        if kind not in {"view", "command"}:  # those two grow with /mydata itself
-            assert int(listed.group(1)) == number, kind
-    assert "reminders on" in text
+    total = re.search(r"What you did \((\d+) things in all\)", text)
+    assert total is not None and int(total.group(1)) >= sum(stored.values()) - 2
+    assert f"· Started the project ({profile.title}): 1 time(s)" in text
+    assert f"· Finished the step “{profile.project.steps[0].title}” ({profile.title})" in text
+    assert "Reminders are on" in text
+    for id_like in ("checklist_question", "project_step", "sign 1", "view:", profile.slug):
+        assert id_like not in text
     assert "🗑 Delete all my data" in sam.current_labels()
 
 
@@ -191,7 +191,7 @@ async def test_mydata_shows_nothing_of_another_student(
     sam = harness.user(SAM)
     await sam.send("/start")
     replies = await sam.send("/mydata")
-    text = shown(replies)[-1]
+    text = "\n".join(shown(replies))
     assert ALEX_NOTE not in text and "Alex" not in text and str(ALEX) not in text
     assert text.count("Nothing yet.") == 2
 
@@ -291,12 +291,12 @@ async def test_after_forget_start_is_a_brand_new_student(
     assert await project(harness, SAM) is None
     kinds = {key.split(":", 1)[0] for key in await events(harness, SAM)}
     assert kinds <= {"command", "view", "career"}, "nothing from before is counted"
-    await sam.press("🤔 Would you like it?")
+    await sam.press("🤔 Is it me?")
     labels = sam.current_labels()
     assert "▶️ Check it against myself" in labels
     assert not [label for label in labels if "Continue" in label or "last result" in label]
     replies = await sam.send("/mydata")
-    text = shown(replies)[-1]
+    text = "\n".join(shown(replies))
     assert text.count("Nothing yet.") == 2 and SAM_NOTE not in text
     replies = await sam.send("/progress")
     assert "Not started yet" in shown(replies)[-1]
@@ -442,20 +442,21 @@ async def fill_every_table(harness: BotHarness, profile: Profile) -> None:
     await harness.dispatcher.storage.set_data(key, PENDING)
 
 
-async def cohort_name(harness: BotHarness, cohort_id: int) -> str:
+async def stored_value(harness: BotHarness, query: Any) -> Any:
+    """The one value a query selects, which must exist."""
     async with harness.database.session_factory() as session:
-        name = await session.scalar(select(Cohort.name).where(Cohort.id == cohort_id))
-    assert name is not None
-    return name
+        value = await session.scalar(query)
+    assert value is not None
+    return value
+
+
+async def cohort_name(harness: BotHarness, cohort_id: int) -> str:
+    return str(await stored_value(harness, select(Cohort.name).where(Cohort.id == cohort_id)))
 
 
 async def announcement_text(harness: BotHarness, announcement_id: int) -> str:
-    async with harness.database.session_factory() as session:
-        text = await session.scalar(
-            select(Announcement.text).where(Announcement.id == announcement_id)
-        )
-    assert text is not None
-    return text
+    query = select(Announcement.text).where(Announcement.id == announcement_id)
+    return str(await stored_value(harness, query))
 
 
 def minute(value: datetime) -> str:
@@ -463,19 +464,51 @@ def minute(value: datetime) -> str:
 
 
 # How /mydata presents a value where it is not the value as written.
-PRESENTED: dict[tuple[str, str], Callable[[Any], str]] = {
-    ("checklist_answers", "sign_index"): lambda index: f"sign {index + 1}: ",
-    ("projects", "reminders"): lambda on: f"reminders {'on' if on else 'off'}",
-    ("events", "created_at"): lambda moment: moment.strftime("%Y-%m-%d"),
-    ("deliveries", "attempts"): lambda count: f"tried {count} time(s)",
-    ("quiz_answers", "value"): lambda value: f": {value} (",
+ANSWER_WORDS = {"yes": "yes", "unsure": "not sure", "no": "no"}
+# Ids are shown as the content names them: a career by its title, a sign by its question…
+# /mydata speaks in sentences, so each stored value is looked for in the words it reads as.
+PRESENTED: dict[tuple[str, str], Callable[[Any, Content], str]] = {
+    ("checklist_answers", "answer"): lambda answer, _: f"You said {ANSWER_WORDS[answer]} (",
+    ("projects", "reminders"): lambda on, _: f"Reminders are {'on' if on else 'off'}",
+    ("events", "created_at"): lambda moment, _: moment.strftime("%Y-%m-%d"),
+    ("events", "kind"): lambda kind, _: "",  # each kind and name reads as its own sentence
+    ("events", "name"): lambda name, _: "",
+    ("deliveries", "attempts"): lambda count, _: f"after {count} tries" if count > 1 else "",
+    ("deliveries", "status"): lambda status, _: {"pending": "waiting to be sent"}[status],
+    ("quiz_answers", "value"): lambda value, _: f": {value + 1} out of 5 (",
+    ("quiz_answers", "item"): lambda item, c: next(i.text for i in c.quiz.items if i.id == item),
+    ("quiz_attempts", "matches"): lambda slugs, c: ", ".join(
+        c.catalog.profiles[slug].title for slug in slugs.split(",")
+    ),
+    ("career_reasons", "reason"): lambda reason, c: c.reasons.by_id[reason].label,
+    ("career_reasons", "moment"): lambda moment, _: {"checklist": ", after the checklist"}[moment],
+    ("students", "node"): lambda node, _: {"mydata": "last on this page"}[node],
+    ("students", "language"): lambda language, _: f"language “{language}”",
+    ("project_entries", "seq"): lambda seq, _: f"(round {seq})" if seq > 1 else "",
+    ("checklist_attempts", "cursor"): lambda cursor, _: f"you went through {cursor} question",
+    ("quiz_attempts", "cursor"): lambda cursor, _: f"you went through {cursor} statement",
 }
+CAREER_COLUMNS = {"career"}
 
 
-async def shown_as(harness: BotHarness, table: str, column: str, value: Any) -> list[str]:
+async def shown_as(
+    harness: BotHarness, table: str, column: str, value: Any, row: dict[str, Any]
+) -> list[str]:
     """The texts /mydata must contain for this stored value."""
+    content = harness.content
     if (table, column) in PRESENTED:
-        return [PRESENTED[(table, column)](value)]
+        return [PRESENTED[(table, column)](value, content)]
+    if column in CAREER_COLUMNS:
+        return [content.catalog.profiles[value].title]
+    if column == "step_id":
+        career = await project_career(harness, row["project_id"])
+        steps = content.catalog.profiles[career].project.steps
+        return [next(step.title for step in steps if step.id == value)]
+    if column == "sign_index":
+        career = await attempt_career(harness, row["attempt_id"])
+        profile = content.catalog.profiles[career]
+        sign = [*profile.checklist.fits, *profile.checklist.misfits][value]
+        return [sign.ask or sign.sign]
     if column in {"cohort_id", "from_cohort_id", "to_cohort_id"}:
         return [await cohort_name(harness, value)]
     if column == "announcement_id":
@@ -487,6 +520,15 @@ async def shown_as(harness: BotHarness, table: str, column: str, value: Any) -> 
     if isinstance(value, date):
         return [value.isoformat()]
     return [str(value)]
+
+
+async def project_career(harness: BotHarness, project_id: int) -> str:
+    return str(await stored_value(harness, select(Project.career).where(Project.id == project_id)))
+
+
+async def attempt_career(harness: BotHarness, attempt_id: int) -> str:
+    query = select(ChecklistAttempt.career).where(ChecklistAttempt.id == attempt_id)
+    return str(await stored_value(harness, query))
 
 
 async def test_mydata_shows_every_column_it_declares(harness: BotHarness, profile: Profile) -> None:
@@ -513,8 +555,9 @@ async def test_mydata_shows_every_column_it_declares(harness: BotHarness, profil
         for column, verdict in MYDATA_COLUMNS[table_name].items():
             if verdict != SHOWN or row[column] is None:
                 continue
-            for piece in await shown_as(harness, table_name, column, row[column]):
+            for piece in await shown_as(harness, table_name, column, row[column], row):
                 assert piece in text, f"{table_name}.{column} = {row[column]!r}: {piece!r}"
     for moved_to in ("Class 7b", OTHER_COHORT[1]):
-        assert f"to {moved_to}" in text
-    assert f"Cohort: {OTHER_COHORT[1]}" in text
+        assert f"to “{moved_to}”" in text
+    assert f"You're in the group “{OTHER_COHORT[1]}”" in text
+    assert "Opened your checklist result (" in text and "Chose " in text

@@ -1,5 +1,6 @@
 """The privacy feature's share of the dialog contract: /mydata and /forget."""
 
+from bot.content.catalog import Catalog
 from bot.content.models import Profile
 from bot.db.models import Student, utcnow
 from bot.engine.dialogs import Contract
@@ -11,6 +12,7 @@ from bot.features.privacy.service import (
     EventRecord,
     MoveRecord,
     MyData,
+    Names,
     ProjectRecord,
     QuestionRecord,
     QuizAnswerRecord,
@@ -62,6 +64,7 @@ def _mydata(profile: Profile) -> MyData:
         deliveries=[DeliveryRecord("An announcement", "sent", now, 1, None, None)],
         active_days=[now.date()],
         pending={"step": step},
+        names=Names(Catalog({profile.slug: profile})),
     )
 
 

@@ -41,7 +41,10 @@ async def forget(
 
 
 def setup(kit: Kit) -> Wiring:
-    privacy = PrivacyService(kit.content.catalog, partial(private_chat_data, kit.storage))
+    content = kit.content
+    privacy = PrivacyService(
+        content.catalog, partial(private_chat_data, kit.storage), content.quiz, content.reasons
+    )
     return Wiring(
         services={"privacy": privacy},
         getters={"mydata": lambda session, student, profile: privacy.describe(session, student)},

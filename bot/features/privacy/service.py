@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.content.catalog import Catalog
+from bot.content.quiz import QuizSpec
+from bot.content.reasons import Reasons
 from bot.db.models import (
     ActiveDay,
     Announcement,
@@ -267,6 +269,51 @@ class DeliveryRecord:
 
 
 @dataclass(frozen=True)
+class Names:
+    """The content's words for what the database keeps as ids (a career's slug, a sign's
+    number, a step id, a quiz statement's id, a reason's id), so /mydata reads as sentences.
+    Each is None for what the content no longer has: the page then says so in its own words.
+    """
+
+    catalog: Catalog
+    quiz: QuizSpec | None = None
+    reasons: Reasons | None = None
+
+    def career(self, slug: str | None) -> str | None:
+        profile = self.catalog.get(slug)
+        return profile.title if profile else None
+
+    def careers(self, slugs: str | None) -> list[str]:
+        """The titles of a stored comma-separated list of careers (a quiz's matches)."""
+        titles = (self.career(slug.strip()) for slug in (slugs or "").split(","))
+        return [title for title in titles if title]
+
+    def sign(self, slug: str, number: int) -> str | None:
+        """A checklist sign (numbered from 1) as it was put to the student."""
+        profile = self.catalog.get(slug)
+        if profile is None:
+            return None
+        signs = [*profile.checklist.fits, *profile.checklist.misfits]
+        if not 1 <= number <= len(signs):
+            return None
+        sign = signs[number - 1]
+        return sign.ask or sign.sign
+
+    def step(self, slug: str, step_id: str) -> str | None:
+        profile = self.catalog.get(slug)
+        steps = profile.project.steps if profile else []
+        return next((step.title for step in steps if step.id == step_id), None)
+
+    def statement(self, item_id: str) -> str | None:
+        items = self.quiz.items if self.quiz else []
+        return next((item.text for item in items if item.id == item_id), None)
+
+    def reason(self, reason_id: str) -> str | None:
+        found = self.reasons.by_id.get(reason_id) if self.reasons else None
+        return found.label if found else None
+
+
+@dataclass(frozen=True)
 class MyData:
     student: Student
     career_title: str | None
@@ -284,6 +331,7 @@ class MyData:
     active_days: list[date] = field(default_factory=list)
     # What the bot keeps of a half-done input (FSM data), as stored.
     pending: dict[str, Any] = field(default_factory=dict)
+    names: Names | None = None
 
 
 @dataclass(frozen=True)
@@ -292,6 +340,8 @@ class PrivacyService:
     # Reads the FSM data (Redis or the database) of a Telegram user's chat with the bot: a
     # half-done input is part of what is stored about them.
     pending_input: Callable[[int], Awaitable[dict[str, Any]]] | None = None
+    quiz: QuizSpec | None = None
+    reasons: Reasons | None = None
 
     async def describe(self, session: AsyncSession, student: Student) -> MyData:
         events = await self._events(session, student)
@@ -321,6 +371,7 @@ class PrivacyService:
             deliveries=await self._deliveries(session, student),
             active_days=list(days.scalars()),
             pending=await self._pending(student),
+            names=Names(self.catalog, self.quiz, self.reasons),
         )
 
     async def forget(self, session: AsyncSession, student: Student) -> None:
