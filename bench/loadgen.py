@@ -94,11 +94,11 @@ def scenario(signs: int, question: str, career: str | None = None) -> list[Step]
     return [
         Say("/start"),
         *([Tap(career)] if career else []),
+        Tap("🛠 The job"),
         Tap("🕘 A typical day"),
-        Tap("🛠"),
         Say(question),
         Say("/menu"),
-        Tap("🤔 Would you like it?"),
+        Tap("🤔 Is it me?"),
         Tap("▶️ Check it against myself"),
         *answers,
         Say("/menu"),

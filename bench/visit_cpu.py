@@ -27,11 +27,11 @@ SIGNS = 7
 VISIT: list[str | tuple[str]] = [
     "/start",
     (CAREER,),
+    ("🛠 The job",),
     ("🕘 A typical day",),
-    ("🛠",),
     "wat skills do i need",
     "/menu",
-    ("🤔 Would you like it?",),
+    ("🤔 Is it me?",),
     ("▶️ Check it against myself",),
     *[(("👍 Yes", "🤷 Not sure", "👎 No")[index % 3],) for index in range(SIGNS)],
     "/menu",

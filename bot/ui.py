@@ -55,9 +55,9 @@ class Ui:
         """The node as a step of the student's journey: recorded, and their place now."""
         await self.put(await self.tour.show(self.session, self.student, node, **extra))
 
-    async def show_entry(self) -> None:
+    async def show_entry(self, **extra: Any) -> None:
         """The student's menu, or the career list when they have no career yet."""
-        await self.show(self.tour.entry_node(self.student))
+        await self.show(self.tour.entry_node(self.student), **extra)
 
     async def render(self, node: str, **extra: Any) -> None:
         """A staff screen: shown, not recorded as a step of anyone's journey."""

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.app import Content
-from bot.content.models import Profile, ProjectStep
+from bot.content.models import Profile, ProjectStep, Sign
 from bot.db.models import (
     ChecklistAnswer,
     ChecklistAttempt,
@@ -36,18 +36,18 @@ MENU_CHANGED = DIALOGS.message("menu_changed")
 ERROR = DIALOGS.message("error")
 
 # Button labels, as written in dialogs/*.yaml.
-CHECKLIST_BUTTON = "🤔 Would you like it?"
+CHECKLIST_BUTTON = "🤔 Is it me?"
 CHECKLIST_START = "▶️ Check it against myself"
 ANSWER_BUTTONS = {"yes": "👍 Yes", "unsure": "🤷 Not sure", "no": "👎 No"}
 ANSWER_WORDS = {"yes": "Yes", "unsure": "Not sure", "no": "No"}
-PREVIOUS_SIGN = "⬅️ Previous sign"
+PREVIOUS_SIGN = "⬅️ Previous"
 CONTINUE_LATER = "⏸ Continue later"
 TAKE_AGAIN = "🔁 Take it again"
 START_PROJECT = "▶️ Start the project"
 WRITE_ANSWER = "✏️ Write my answer"
 LOG_ITERATION = "🔁 Log an iteration"
 DONE = "✅ Done"
-SOUNDS_RIGHT = "✅ It sounds right — next step"
+SOUNDS_RIGHT = "✅ Happy with it — next step"
 REMIND_ON = f"🔔 Remind me after {SETTINGS.reminder_after_days} quiet days"
 REMIND_OFF = "🔕 Stop reminders"
 NOTE_LIMIT = 500  # the limit the issue and the note prompt name
@@ -65,12 +65,25 @@ def profile_of(content: Content) -> Profile:
 
 def signs(profile: Profile) -> list[str]:
     """The checklist as the student walks it: the signs it fits, then the warning signs."""
-    return [*profile.checklist.fits, *profile.checklist.misfits]
+    return [sign.sign for sign in (*profile.checklist.fits, *profile.checklist.misfits)]
+
+
+MORE = "➕ More"
+
+
+async def press_in_more(conversation: Conversation, label: str) -> list[Reply]:
+    """A button of the menu's "more" group (other careers, compare, sources, passport): from
+    wherever the student is, through the menu and "more" when it is not on the screen."""
+    if label not in conversation.current_labels():
+        if MORE not in conversation.current_labels():
+            await conversation.send("/menu")
+        await conversation.press(MORE)
+    return await conversation.press(label)
 
 
 def project_button(profile: Profile) -> str:
     """The menu button that opens the starter project."""
-    return f"🚀 {profile.project.heading}"
+    return "🚀 Try it"
 
 
 def step_by_id(profile: Profile, step_id: str) -> ProjectStep:
@@ -102,6 +115,11 @@ def assert_no_error(replies: list[Reply]) -> None:
 def assert_menu_changed(replies: list[Reply]) -> None:
     assert_no_error(replies)
     assert MENU_CHANGED in toasts(replies), f"expected the 'menu changed' note, got {replies}"
+
+
+def you_forms(written: Sequence[Sign]) -> list[str]:
+    """Signs as a result names them: in the student's words."""
+    return [sign.you or sign.sign for sign in written]
 
 
 def question_sign(text: str, all_signs: Sequence[str]) -> str:
@@ -289,6 +307,9 @@ async def take_checklist(conversation: Conversation, given: Sequence[str]) -> li
 
 async def start_project(conversation: Conversation, profile: Profile) -> list[Reply]:
     await conversation.send("/start")
+    if project_button(profile) not in conversation.current_labels():
+        # /start returns a student to where they were; the menu has the project.
+        await conversation.send("/menu")
     await conversation.press(project_button(profile))
     replies = await conversation.press(START_PROJECT)
     assert_no_error(replies)

@@ -60,13 +60,15 @@ async def test_chat_shows_buttons_and_presses_them_by_number(tmp_path: Path) -> 
         assert "Hi Student! 👋 I help you try a career on for size" in "\n".join(first)
         assert "Music Producer" in first
         menu = buttons(first)
-        assert menu["🛠 The work"] == "1"  # numbered from 1, in keyboard order
+        assert menu["🛠 The job"] == "1"  # numbered from 1, in keyboard order
         assert list(menu.values()) == [str(n) for n in range(1, len(menu) + 1)]
 
-        await terminal.type(menu["🕘 A typical day"])
+        await terminal.type(menu["🛠 The job"])
+        work = buttons(await terminal.screen())
+        await terminal.type(work["🕘 A typical day"])
         day = "\n".join(await terminal.screen())
         assert "A typical early-career day" in day
-        assert "3:00 · Mix & tweak" in day  # Telegram HTML shown as plain text
+        assert "3:00 pm · Mix & tweak" in day  # Telegram HTML shown as plain text
         assert "<b>" not in day and "&amp;" not in day
 
         await terminal.type("/start x")

@@ -31,6 +31,7 @@ from tests.feature_support import (
     shown,
     signs,
     take_checklist,
+    you_forms,
 )
 
 
@@ -97,10 +98,11 @@ async def test_result_lists_exactly_the_signs_recognised_and_offers_the_project(
     given = mixed_answers(profile)
     replies = await take_checklist(sam, given)
     result = shown(replies)[-1]
-    fits, misfits = profile.checklist.fits, profile.checklist.misfits
+    fits, misfits = you_forms(profile.checklist.fits), you_forms(profile.checklist.misfits)
     recognised = [sign for sign, answer in zip(fits, given, strict=False) if answer == "yes"]
     applying = [s for s, a in zip(misfits, given[len(fits) :], strict=True) if a == "yes"]
-    unsure = [s for s, a in zip(signs(profile), given, strict=True) if a == "unsure"]
+    every = you_forms([*profile.checklist.fits, *profile.checklist.misfits])
+    unsure = [s for s, a in zip(every, given, strict=True) if a == "unsure"]
     assert result_lines(result, "✅") == recognised
     assert result_lines(result, "⚠️") == applying
     assert result_lines(result, "🤷") == unsure
@@ -114,7 +116,7 @@ async def test_result_lists_exactly_the_signs_recognised_and_offers_the_project(
 
 async def test_a_clear_fit_is_sent_to_the_project(harness: BotHarness, profile: Profile) -> None:
     sam = harness.user()
-    fits, misfits = profile.checklist.fits, profile.checklist.misfits
+    fits, misfits = you_forms(profile.checklist.fits), you_forms(profile.checklist.misfits)
     replies = await take_checklist(sam, ["yes"] * len(fits) + ["no"] * len(misfits))
     result = shown(replies)[-1]
     assert result_lines(result, "✅") == fits
@@ -130,7 +132,7 @@ async def test_a_weak_fit_is_pointed_to_related_careers(
     harness: BotHarness, profile: Profile
 ) -> None:
     sam = harness.user()
-    fits, misfits = profile.checklist.fits, profile.checklist.misfits
+    fits, misfits = you_forms(profile.checklist.fits), you_forms(profile.checklist.misfits)
     replies = await take_checklist(sam, ["no"] * len(fits) + ["yes"] * len(misfits))
     result = shown(replies)[-1]
     assert result_lines(result, "✅") == []
@@ -163,7 +165,7 @@ async def test_answers_are_stored_per_student_and_career(
     await sam.send("/menu")
     await sam.press(CHECKLIST_BUTTON)
     await sam.press("📋 My last result")
-    fits = profile.checklist.fits
+    fits = you_forms(profile.checklist.fits)
     expected = [sign for sign, answer in zip(fits, sam_answers, strict=False) if answer == "yes"]
     assert result_lines(screen(sam), "✅") == expected
 
@@ -218,7 +220,7 @@ async def test_leave_half_way_restart_and_resume_from_the_menu(
     await sam.send("/menu")
     replies = await sam.press(CHECKLIST_BUTTON)
     assert_no_error(replies)
-    assert f"You stopped at sign 4 of {total}" in screen(sam)
+    assert f"You stopped at question 4 of {total}" in screen(sam)
     labels = sam.current_labels()
     assert f"▶️ Continue (4/{total})" in labels
     assert CHECKLIST_START not in labels
@@ -276,7 +278,7 @@ async def test_retake_creates_a_new_attempt_and_keeps_the_old_one(
     labels = sam.current_labels()
     assert f"▶️ Continue (3/{len(every_sign)})" in labels and "📋 My last result" in labels
     await sam.press("📋 My last result")
-    assert result_lines(screen(sam), "✅") == list(profile.checklist.fits)
+    assert result_lines(screen(sam), "✅") == you_forms(profile.checklist.fits)
     await sam.send("/menu")
     await sam.press(CHECKLIST_BUTTON)
     await sam.press("▶️ Continue")

@@ -49,6 +49,7 @@ async def test_no_update_keeps_a_transaction_open_while_telegram_answers(
     admin = harness.user(ADMIN, "Ada")
     async with before_each_call(harness, in_transaction) as seen:
         assert_no_error(await sam.send("/start"))
+        assert_no_error(await sam.press("🛠 The job"))
         assert_no_error(await sam.press("🕘 A typical day"))
         assert_no_error(await sam.send("how much do producers earn?"))
         assert_no_error(await sam.send("/menu"))

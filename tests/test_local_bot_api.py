@@ -81,7 +81,7 @@ async def test_careerbot_run_polls_a_local_bot_api_server(
         )
         menu = await bot.within(
             server.wait_for_call(
-                _sent_to_chat("sendMessage", lambda call: "🕘 A typical day" in _labels(call)),
+                _sent_to_chat("sendMessage", lambda call: "🛠 The job" in _labels(call)),
                 STEP_SECONDS,
             ),
             "the menu after /start",
@@ -92,7 +92,7 @@ async def test_careerbot_run_polls_a_local_bot_api_server(
         assert server.telegram.calls.index(greeting) < server.telegram.calls.index(menu)
         assert "<b>Music Producer</b>" in menu.params["text"]
         assert menu.params.get("parse_mode") == "HTML"
-        assert "💰 The numbers" in _labels(menu)
+        assert "💰 Money & future" in _labels(menu)
 
         menu_message = next(
             stored
@@ -103,7 +103,7 @@ async def test_careerbot_run_polls_a_local_bot_api_server(
             button
             for row in menu.params["reply_markup"]["inline_keyboard"]
             for button in row
-            if button["text"] == "🕘 A typical day"
+            if button["text"] == "🛠 The job"
         )
         server.push_update(
             {
@@ -124,10 +124,10 @@ async def test_careerbot_run_polls_a_local_bot_api_server(
                 ),
                 STEP_SECONDS,
             ),
-            "the day screen after the button",
+            "the work screen after the button",
         )
-        assert "<b>3:00</b> · <b>Mix &amp; tweak</b>" in edit.params["text"]
-        assert "🛠 The work" in _labels(edit)
+        assert "<b>The work</b>" in edit.params["text"]
+        assert "🕘 A typical day" in _labels(edit)
         await bot.within(
             server.wait_for_call(
                 lambda call: (
@@ -155,4 +155,4 @@ async def test_careerbot_run_polls_a_local_bot_api_server(
         rows = connection.execute(
             "SELECT first_name, career, node FROM students WHERE telegram_id = ?", (CHAT_ID,)
         ).fetchall()
-    assert rows == [("Ana", "music-producer", "day")]
+    assert rows == [("Ana", "music-producer", "work")]

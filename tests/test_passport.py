@@ -37,6 +37,7 @@ from tests.feature_support import (
     assert_menu_changed,
     assert_no_error,
     do_steps,
+    press_in_more,
     project_button,
     screen,
 )
@@ -95,7 +96,7 @@ async def take_quiz(student: Conversation, *areas: str) -> list[str]:
 async def choose(student: Conversation, profile: Profile) -> None:
     await student.send("/menu")
     if profile.title not in student.current_labels():
-        await student.press(OTHER_CAREERS)
+        await press_in_more(student, OTHER_CAREERS)
     assert_no_error(await student.press(profile.title))
     assert profile.title in screen(student)
 
@@ -206,7 +207,7 @@ async def test_the_passport_shows_every_fact(shipped: BotHarness, drawn: list[st
     await work_on_project(sam, producer, 2)
     await choose(sam, electrician)
     await sam.send("/menu")
-    assert_no_error(await sam.press(PASSPORT_BUTTON))  # from the career's menu
+    assert_no_error(await press_in_more(sam, PASSPORT_BUTTON))  # from the career's menu
     latest = sam.latest()
     assert latest is not None
     markup = latest.text

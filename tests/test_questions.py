@@ -349,7 +349,7 @@ async def test_answered_questions_count_the_intent_and_keep_no_text(
 async def test_a_clock_time_gets_that_moment(harness: BotHarness, profile: Profile) -> None:
     moment = moment_at(profile, "3:00")
     text = "\n".join(texts(await ask(harness, "what happens at 3")))
-    assert f"<b>{moment.time}</b> · <b>{escape(moment.title)}</b>" in text
+    assert f"<b>{moment.time} pm</b> · <b>{escape(moment.title)}</b>" in text
     assert str(escape(moment.text)) in text
     for other in profile.day.moments:
         if other != moment:
@@ -530,8 +530,9 @@ async def test_the_day_answer_shows_each_whole_moment(
     harness: BotHarness, profile: Profile
 ) -> None:
     text = "\n".join(texts(await ask(harness, "what is a normal day like")))
-    for moment in profile.day.moments:
-        assert f"<b>{moment.time}</b> · <b>{escape(moment.title)}</b>" in text
+    assert "A working day, from 11:00 am to 6:00 pm." in text
+    for clock, moment in zip(profile.day.clock(), profile.day.moments, strict=True):
+        assert f"<b>{clock}</b> · <b>{escape(moment.title)}</b>" in text
         assert str(escape(moment.text)) in text
 
 

@@ -31,6 +31,7 @@ from tests.feature_support import (
     assert_menu_changed,
     assert_no_error,
     data_of,
+    press_in_more,
     profile_of,
     screen,
     shown,
@@ -116,7 +117,7 @@ async def test_the_result_offers_the_reasons_and_keeps_the_last_tap(
     assert f"✅ {LABELS[2]}" in labels and LABELS[1] in labels
     # The result shown again later remembers it.
     await sam.send("/menu")
-    await sam.press("🤔 Would you like it?")
+    await sam.press("🤔 Is it me?")
     await sam.press("📋 My last result")
     assert f"You said: {LABELS[2]}" in screen(sam)
 
@@ -221,7 +222,7 @@ async def test_leaving_a_career_asks_once_why(two_careers: BotHarness) -> None:
     assert "Before you switch" not in shown(replies)[-1]
     assert not set(LABELS) & set(sam.current_labels())
     assert_no_error(await sam.press(first))
-    replies = await sam.press(OTHER_CAREERS)
+    replies = await press_in_more(sam, OTHER_CAREERS)
     assert_no_error(replies)
     assert prompt(first) in screen(sam)
     assert [label for label in sam.current_labels() if label in LABELS] == LABELS
@@ -238,10 +239,10 @@ async def test_leaving_a_career_asks_once_why(two_careers: BotHarness) -> None:
 
     # On the other career, the question is about it; back on the first, not asked again.
     assert_no_error(await sam.press(SECOND_CAREER_TITLE))
-    await sam.press(OTHER_CAREERS)
+    await press_in_more(sam, OTHER_CAREERS)
     assert prompt(SECOND_CAREER_TITLE) in screen(sam)
     assert_no_error(await sam.press(first))
-    await sam.press(OTHER_CAREERS)
+    await press_in_more(sam, OTHER_CAREERS)
     assert "Before you switch" not in screen(sam)
     assert len(await stored(two_careers)) == 1
 
@@ -261,7 +262,7 @@ async def test_an_old_button_of_another_career_speaks_for_the_current_one(
     first = first_title(two_careers)
     sam = two_careers.user()
     await on_career(sam, first)
-    await sam.press(OTHER_CAREERS)
+    await press_in_more(sam, OTHER_CAREERS)
     data, message_id = data_of(sam, LABELS[0])
     assert_no_error(await sam.press(SECOND_CAREER_TITLE))
     replies = await sam.press_data(data, message_id)
@@ -322,7 +323,7 @@ async def leave_with(
 ) -> None:
     student = harness.user(telegram_id, f"S{telegram_id % 100}")
     await on_career(student, career, f"/start {code}")
-    assert_no_error(await student.press(OTHER_CAREERS))
+    assert_no_error(await press_in_more(student, OTHER_CAREERS))
     assert_no_error(await student.press(LABEL[reason]))
 
 

@@ -53,6 +53,7 @@ from tests.feature_support import (
     count,
     do_steps,
     open_checklist,
+    press_in_more,
     profile_of,
     start_project,
     statements_run,
@@ -704,7 +705,7 @@ async def travel(harness: BotHarness, journey: Journey) -> None:
     for number, (title, doing) in enumerate(journey.careers):
         if number:
             await student.send("/start")
-            assert_no_error(await student.press(OTHER_CAREERS))
+            assert_no_error(await press_in_more(student, OTHER_CAREERS))
         assert_no_error(await student.press(title))
         profile = next(found for found in harness.content.catalog if found.title == title)
         if doing == "tour":

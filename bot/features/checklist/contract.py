@@ -15,14 +15,15 @@ START, RESUME, ANSWER, BACK = (
 
 def _question(profile: Profile) -> Question:
     signs = signs_of(profile)
-    return Question(1, len(signs), len(signs), signs[-1], "yes")
+    answered = tuple((sign, ANSWERS[sign.index % len(ANSWERS)]) for sign in signs[:-1])
+    return Question(1, len(signs), len(signs), signs[-1], "yes", answered)
 
 
 def _result(profile: Profile) -> Result:
     result = Result(1, utcnow(), {a: [] for a in ANSWERS}, {a: [] for a in ANSWERS})
     for index, sign in enumerate(signs_of(profile)):
         bucket = result.fits if sign.kind == "fit" else result.misfits
-        bucket[ANSWERS[index % len(ANSWERS)]].append(sign.text)
+        bucket[ANSWERS[index % len(ANSWERS)]].append(sign)
     return result
 
 

@@ -39,20 +39,27 @@ LATEST_UNFINISHED = (
 class Sign:
     index: int
     kind: str  # "fit" or "misfit"
-    text: str
+    text: str  # the card's words, verbatim
     heading: str
+    # Put to the student ("Can you hear…?"), and named back in their words in the result;
+    # a sign whose forms are not written yet is asked and named in the card's words.
+    ask: str | None
+    you: str
 
 
 def signs_of(profile: Profile) -> list[Sign]:
     """Fit signs first, then warning signs, numbered across both."""
     checklist = profile.checklist
-    fits = [Sign(i, "fit", text, checklist.fits_heading) for i, text in enumerate(checklist.fits)]
-    offset = len(fits)
-    misfits = [
-        Sign(offset + i, "misfit", text, checklist.misfits_heading)
-        for i, text in enumerate(checklist.misfits)
-    ]
-    return fits + misfits
+    kinds = (
+        ("fit", checklist.fits_heading, checklist.fits),
+        ("misfit", checklist.misfits_heading, checklist.misfits),
+    )
+    signs: list[Sign] = []
+    for kind, heading, written in kinds:
+        for sign in written:
+            you = sign.you or sign.sign
+            signs.append(Sign(len(signs), kind, sign.sign, heading, sign.ask, you))
+    return signs
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,9 @@ class Question:
     total: int
     sign: Sign
     answer: str | None
+    # The signs answered so far in this attempt, with their answers, in order: a sign is
+    # shown once it is reached, never before, so the answers are not steered by the list.
+    answered: tuple[tuple[Sign, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,8 +80,8 @@ class Result:
 
     attempt_id: int
     finished_at: datetime | None
-    fits: dict[str, list[str]] = field(default_factory=dict)
-    misfits: dict[str, list[str]] = field(default_factory=dict)
+    fits: dict[str, list[Sign]] = field(default_factory=dict)
+    misfits: dict[str, list[Sign]] = field(default_factory=dict)
 
     @property
     def leaning(self) -> str:
@@ -84,7 +94,7 @@ class Result:
         return "mixed"
 
 
-def _share(answers: dict[str, list[str]]) -> float:
+def _share(answers: dict[str, list[Sign]]) -> float:
     total = sum(len(signs) for signs in answers.values())
     if total == 0:
         return 0.0
@@ -232,7 +242,10 @@ class ChecklistService:
         if first_open is None:
             return None
         index = min(attempt.cursor, first_open)
-        return Question(attempt.id, index + 1, len(signs), signs[index], answers.get(index))
+        answered = tuple((sign, answers[sign.index]) for sign in signs if sign.index in answers)
+        return Question(
+            attempt.id, index + 1, len(signs), signs[index], answers.get(index), answered
+        )
 
     async def _result(
         self, session: AsyncSession, attempt: ChecklistAttempt, profile: Profile
@@ -248,5 +261,5 @@ class ChecklistService:
             answer = answers.get(sign.index)
             if answer is not None:
                 bucket = result.fits if sign.kind == "fit" else result.misfits
-                bucket[answer].append(sign.text)
+                bucket[answer].append(sign)
         return result

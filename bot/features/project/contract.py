@@ -4,7 +4,7 @@ from bot.content.models import Profile
 from bot.db.models import utcnow
 from bot.engine.dialogs import Contract
 from bot.features.checklist.service import ChecklistOverview
-from bot.features.project.progress import CareerProgress
+from bot.features.project.progress import CareerProgress, ProgressLine
 from bot.features.project.service import NOTE_LIMIT, Entry, ProjectOverview, StepView
 
 START, STEP, DONE = "project_start", "project_step", "project_done"
@@ -40,6 +40,7 @@ CONTRACT = Contract(
         "project": lambda profile: ProjectOverview(True, _steps(profile)[1], _steps(profile)),
         "step": lambda profile: _steps(profile)[-1],
         "limit": lambda profile: NOTE_LIMIT,
+        "progress_line": lambda profile: ProgressLine(3, 7, False, True, 2, 5),
         "note": lambda profile: "Tried a slower tempo, sounds better",
         "length": lambda profile: NOTE_LIMIT + 1,
         "other_careers": lambda profile: [

@@ -189,6 +189,9 @@ def setup(kit: Kit) -> Wiring:
                 session, student, required(profile)
             ),
             "other_careers": lambda session, student, profile: progress.others(session, student),
+            "progress_line": lambda session, student, profile: progress.line(
+                session, student, required(profile)
+            ),
         },
     )
 

@@ -37,7 +37,9 @@ def side_of(profile: Profile) -> Side:
         if pay is None and figure:
             # With several ways of earning, say which one the figure is for.
             pay = f"{figure} · {path.name}" if len(paths) > 1 else figure
-        growth = growth or path.growth
+        if growth is None and path.growth:
+            period = f" over {path.growth_period}" if path.growth_period else ""
+            growth = f"{path.growth}{period}"
     return Side(
         title=profile.title,
         slug=profile.slug,

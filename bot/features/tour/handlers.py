@@ -16,6 +16,7 @@ from bot.features.feature import Kit, Wiring
 from bot.features.tour.compare import compare
 from bot.features.tour.contract import CHOOSE_CAREER, COMPARE, OPEN
 from bot.features.tour.service import TourService
+from bot.features.tour.visit import ARRIVAL, Visit, visit_of
 from bot.filters import OfCareer, PrivateChat
 from bot.services.students import record_event
 from bot.ui import Ui
@@ -52,7 +53,7 @@ async def start(
     await record_event(session, student, "command", "start", commit=False)
     tour = ui.tour
     node = student.node if returning and student.node and tour.knows(student.node) else None
-    screen = await tour.show(session, student, node or tour.entry_node(student))
+    screen = await tour.show(session, student, node or tour.entry_node(student), visit=ARRIVAL)
     await ui.say("welcome_back" if returning else "welcome")
     if note is not None:
         await ui.say(note, cohort=cohort)
@@ -61,7 +62,7 @@ async def start(
 
 async def menu(message: Message, session: AsyncSession, student: Student, ui: Ui) -> None:
     await record_event(session, student, "command", "menu", commit=False)
-    await ui.show_entry()
+    await ui.show_entry(visit=ARRIVAL)
 
 
 async def info_page(
@@ -94,7 +95,7 @@ async def choose_career(
     if not await ui.tour.choose_career(session, ui.student, callback_data.arg):
         await ui.menu_changed()
         return
-    await ui.show_entry()
+    await ui.show_entry(visit=ARRIVAL)
 
 
 async def compare_with(
@@ -110,7 +111,12 @@ async def compare_with(
 def setup(kit: Kit) -> Wiring:
     content, settings = kit.content, kit.settings
     tour = TourService(content.catalog, content.dialogs, kit.getters, settings.admin_ids)
-    return Wiring(services={"tour": tour})
+    dialogs = content.dialogs
+
+    async def visit(session: AsyncSession, student: Student, profile: Profile | None) -> Visit:
+        return visit_of(dialogs, student)
+
+    return Wiring(services={"tour": tour}, getters={"visit": visit})
 
 
 def create_router() -> Router:
