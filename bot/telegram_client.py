@@ -19,7 +19,7 @@ from aiogram.exceptions import (
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import InputFile
-from aiohttp import ClientError, ClientTimeout
+from aiohttp import ClientError, ClientTimeout, ServerDisconnectedError
 
 from bot.config import Settings
 from bot.failures import Backoff, Failure
@@ -60,14 +60,18 @@ class JsonAiohttpSession(AiohttpSession):
             return await super().make_request(bot, method, timeout)
         session = await self.create_session()
         url = self.api.api_url(token=bot.token, method=method.__api_method__)
+        body = self.json_dumps(params)
+        total = ClientTimeout(total=self.timeout if timeout is None else timeout)
         try:
-            async with session.post(
-                url,
-                data=self.json_dumps(params),
-                headers=JSON_HEADERS,
-                timeout=ClientTimeout(total=self.timeout if timeout is None else timeout),
-            ) as response:
-                raw_result = await response.text()
+            try:
+                async with session.post(url, data=body, headers=JSON_HEADERS, timeout=total) as r:
+                    response, raw_result = r, await r.text()
+            except ServerDisconnectedError:
+                # Nearly always a kept-alive connection the server had just closed, so the
+                # request never reached it: sent once more, on a fresh connection (aiohttp
+                # does so itself only for idempotent methods, and Bot API calls are POSTs).
+                async with session.post(url, data=body, headers=JSON_HEADERS, timeout=total) as r:
+                    response, raw_result = r, await r.text()
         except TimeoutError as exc:
             raise TelegramNetworkError(method=method, message="Request timeout error") from exc
         except ClientError as exc:
