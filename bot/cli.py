@@ -8,7 +8,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,10 +21,12 @@ from bot.db.engine import Database
 from bot.db.migrate import upgrade, upgrade_async
 from bot.failures import Failure, Stopped, database_errors, until_stopped
 from bot.features.leads.service import grant_lead, list_leads, revoke_lead
-from bot.features.stats.export import ExportService, configured_key
+from bot.features.stats.export import Export, ExportService, configured_key
 from bot.features.stats.queries import StatsService
 from bot.features.stats.report import DEFAULT_DAYS
 from bot.services.roles import Role, Viewer
+
+T = TypeVar("T")
 
 # Importing aiogram takes seconds (its hundreds of pydantic types), so only the commands that
 # talk to Telegram (run, webhook, chat) import the bot (`bot.app` and what builds on it); the
@@ -227,7 +229,7 @@ async def _upgrade_async(settings: Settings) -> None:
         await upgrade_async(settings.database_url)
 
 
-async def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[str]]) -> str:
+async def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     await _upgrade_async(settings)
     database = Database.connect(settings.database_url)
     try:
@@ -290,19 +292,19 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> None:
     """Writes the per-student progress CSV (pseudonymous, one row per student)."""
     service = ExportService(_catalog(settings), configured_key(settings), settings.admin_ids)
 
-    async def work(session: AsyncSession) -> str:
+    async def work(session: AsyncSession) -> Export:
         key = await service.key(session)
         await session.commit()  # a key made now is the one the bot's /export uses too
         found = await service.export(session, CLI_VIEWER, args.cohort, key)
         if found is None:
             raise CommandFailed(f"no cohort {args.cohort}")
-        return found.csv()
+        return found
 
-    text = asyncio.run(_with_session(settings, work))
+    found = asyncio.run(_with_session(settings, work))
     if args.output is None:
-        sys.stdout.write(text)
+        sys.stdout.write(found.csv())  # piped to another program: no BOM
     else:
-        args.output.write_text(text, "utf-8")
+        args.output.write_bytes(found.csv_file())
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> None:

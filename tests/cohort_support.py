@@ -59,6 +59,9 @@ def joined(name: str) -> str:
     return DIALOGS.message("cohort_joined", cohort={"name": name})
 
 
+MOVE_ME = "✅ Move me to "
+
+
 def moved(name: str) -> str:
     return DIALOGS.message("cohort_moved", cohort={"name": name})
 
@@ -201,6 +204,10 @@ async def join_students(
     for telegram_id in ids:
         student = harness.user(telegram_id, f"S{telegram_id}")
         assert_no_error(await student.send(f"/start {code}"))
+        # A student already in another cohort is asked first; these ones say yes.
+        move = [label for label in student.current_labels() if label.startswith(MOVE_ME)]
+        if move:
+            assert_no_error(await student.press(move[0]))
         students.append(student)
     return students
 

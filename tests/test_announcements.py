@@ -19,6 +19,7 @@ from bot.standin.telegram import NO_ANSWER, Failure
 from tests.cohort_support import (
     ANNOUNCE,
     CHECKLIST_CHOICE,
+    CLOSE,
     LEAD_A,
     NO_BUTTON,
     SEND_NOW,
@@ -526,3 +527,20 @@ async def test_a_delivery_still_failing_when_the_retry_time_is_over_is_given_up(
     assert lines(progress_message(harness, announcement)) == progress_lines(
         1, 0, failures={"gave_up": 2}
     )
+
+
+async def test_a_closed_link_still_lets_the_lead_announce(harness: BotHarness) -> None:
+    """Leads close the link once the class has joined; the class still hears from them."""
+    lee, cohort, ids = await class_of(harness, 2)
+    await open_cohort(lee, cohort.name)
+    assert_no_error(await lee.press(CLOSE))
+    assert ANNOUNCE in lee.current_labels()
+    await send_and_wait(harness, lee, cohort, TEXT)
+    assert [copies(harness, telegram_id, TEXT) for telegram_id in ids] == [1, 1]
+
+
+async def test_one_student_is_not_students(harness: BotHarness) -> None:
+    lee, cohort, _ = await class_of(harness, 1)
+    await open_cohort(lee, cohort.name)
+    replies = await lee.press(ANNOUNCE)
+    assert f"Announcement to {cohort.name} (1 student)" in plain("\n".join(texts(replies)))

@@ -14,6 +14,7 @@ from bot.app import Content
 from bot.config import Settings
 from bot.content.models import Profile
 from bot.db.models import Announcement, Cohort, CohortMove, Staff, Student, utcnow
+from bot.engine.keyboard import action_data
 from bot.standin.conversation import Conversation
 from tests.cli_support import clean_env, run_careerbot
 from tests.cohort_support import (
@@ -29,6 +30,7 @@ from tests.cohort_support import (
     LINK,
     LINK_UNKNOWN,
     MENU_CHANGED,
+    MOVE_ME,
     NAME_INVALID,
     NEW_COHORT,
     QR_CODE,
@@ -475,7 +477,9 @@ async def test_a_returning_student_joins_and_lands_on_the_cohorts_career(
     assert on_menu(sam, second)
 
 
-async def test_joining_another_cohort_moves_the_student(harness: BotHarness) -> None:
+async def test_joining_another_cohort_asks_first_then_moves_the_student(
+    harness: BotHarness,
+) -> None:
     lee = await lead(harness)
     alpha = await create_cohort(harness, lee, "Alpha")
     beta = await create_cohort(harness, lee, "Beta")
@@ -484,8 +488,15 @@ async def test_joining_another_cohort_moves_the_student(harness: BotHarness) -> 
 
     replies = await sam.send(f"/start {beta.code}")
     assert_no_error(replies)
-    assert moved("Beta") in texts(replies)
-    assert joined("Beta") not in texts(replies)
+    asked = texts(replies)[-1]
+    assert "You're in <b>Alpha</b>. This link is for <b>Beta</b>." in asked
+    assert moved("Beta") not in texts(replies), "no silent move"
+    assert (await student(harness, 1001)).cohort_id == alpha.id
+    assert "✖️ Stay in Alpha" in sam.current_labels()
+
+    replies = await sam.press(f"{MOVE_ME}Beta")
+    assert_no_error(replies)
+    assert moved("Beta") in toasts(replies)
     assert (await student(harness, 1001)).cohort_id == beta.id
     assert await moves(harness, 1001) == [(None, alpha.id), (alpha.id, beta.id)]
     assert await member_ids(harness, alpha.id) == set()
@@ -497,13 +508,53 @@ async def test_joining_another_cohort_moves_the_student(harness: BotHarness) -> 
     assert await moves(harness, 1001) == [(None, alpha.id), (alpha.id, beta.id)]
     assert await member_ids(harness, beta.id) == {1001}
 
-    replies = await sam.send(f"/start {alpha.code}")
-    assert moved("Alpha") in texts(replies)
-    assert await moves(harness, 1001) == [
-        (None, alpha.id),
-        (alpha.id, beta.id),
-        (beta.id, alpha.id),
-    ]
+    await sam.send(f"/start {alpha.code}")
+    assert_no_error(await sam.press("✖️ Stay in Beta"))
+    assert (await student(harness, 1001)).cohort_id == beta.id
+    assert len(await moves(harness, 1001)) == 2
+
+
+async def test_a_yes_to_moving_after_the_link_closed_moves_nobody(harness: BotHarness) -> None:
+    lee = await lead(harness)
+    alpha = await create_cohort(harness, lee, "Alpha")
+    beta = await create_cohort(harness, lee, "Beta")
+    sam = harness.user(1001)
+    await sam.send(f"/start {alpha.code}")
+    await sam.send(f"/start {beta.code}")
+    async with harness.database.session_factory() as session:
+        await session.execute(update(Cohort).where(Cohort.id == beta.id).values(closed_at=utcnow()))
+        await session.commit()
+    replies = await sam.press(f"{MOVE_ME}Beta")
+    assert_no_error(replies)
+    assert LINK_UNKNOWN in toasts(replies)
+    assert (await student(harness, 1001)).cohort_id == alpha.id
+
+
+@pytest.mark.parametrize("code", ["", "nope", "x" * 40, "<b>", "'; DROP TABLE cohorts; --"])
+async def test_a_forged_move_button_moves_nobody(harness: BotHarness, code: str) -> None:
+    lee = await lead(harness)
+    alpha = await create_cohort(harness, lee, "Alpha")
+    sam = harness.user(1001)
+    await sam.send(f"/start {alpha.code}")
+    replies = await sam.press_data(action_data("cohort_switch", code))
+    assert_no_error(replies)
+    assert (await student(harness, 1001)).cohort_id == alpha.id
+    assert await moves(harness, 1001) == [(None, alpha.id)]
+
+
+async def test_staff_opening_an_invite_link_are_told_and_not_enrolled(
+    harness: BotHarness,
+) -> None:
+    lee = await lead(harness)
+    alpha = await create_cohort(harness, lee, "Alpha")
+    replies = await lee.send(f"/start {alpha.code}")
+    assert_no_error(replies)
+    assert DIALOGS.message("cohort_link_staff", cohort={"name": "Alpha"}) in texts(replies)
+    assert await member_ids(harness, alpha.id) == set()
+    admin = harness.user(ADMIN, "Ada")
+    replies = await admin.send(f"/start {alpha.code}")
+    assert_no_error(replies)
+    assert await member_ids(harness, alpha.id) == set()
 
 
 BAD_PAYLOADS = {
@@ -689,10 +740,20 @@ async def test_each_lead_lists_only_their_cohorts_and_the_admin_all(harness: Bot
     assert_no_error(replies)
     listed = lines(texts(replies)[-1])
     assert f"{alpha.name} · 2 students" in listed and "Beta · 0 students" in listed
+    beta_id = await cohort_id_named(harness, "Beta")
+    assert f"id {beta_id} · lead: Bea ({LEAD_B})" in listed, "whose cohort, and its id"
+    assert not [line for line in lines(texts(await ann.send("/cohorts"))[-1]) if "lead:" in line]
     replies = await admin.press(alpha.name)
     assert_no_error(replies)
     assert alpha.link in plain(screen_text(admin))
     assert "Students: 2" in lines(screen_text(admin))
+
+
+async def cohort_id_named(harness: BotHarness, name: str) -> int:
+    async with harness.database.session_factory() as session:
+        found = await session.scalar(select(Cohort.id).where(Cohort.name == name))
+    assert found is not None
+    return found
 
 
 async def test_no_one_can_message_a_cohort_without_a_role(harness: BotHarness) -> None:

@@ -75,4 +75,4 @@ async def test_cli_export_neutralises_formula_cells(harness: BotHarness, tmp_pat
     result = run_careerbot("export", "-o", str(target), cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     # Read as bytes: a text-mode read would turn the carriage return of a cell into a newline.
-    assert_neutralised(target.read_bytes().decode("utf-8"))
+    assert_neutralised(target.read_bytes().decode("utf-8-sig"))

@@ -410,6 +410,7 @@ async def fill_every_table(harness: BotHarness, profile: Profile) -> None:
         session.add(Cohort(code=OTHER_COHORT[0], name=OTHER_COHORT[1], career=None, lead_id=900))
         await session.commit()
     assert_no_error(await sam.send(f"/start {OTHER_COHORT[0]}"))
+    assert_no_error(await sam.press(f"✅ Move me to {OTHER_COHORT[1]}"))  # asked first
     now = utcnow()
     async with harness.database.session_factory() as session:
         sam_row = await session.scalar(select(Student).where(Student.telegram_id == SAM))

@@ -529,7 +529,9 @@ async def test_cli_stats_and_export(harness: BotHarness, world: World, tmp_path:
     target = tmp_path / "class-a.csv"
     result = careerbot("export", "--cohort", str(world.cohort_a), "-o", str(target))
     assert result.returncode == 0, result.stderr
-    assert len(list(csv.DictReader(io.StringIO(target.read_text("utf-8"))))) == 7
+    written = target.read_bytes()
+    assert written.startswith(b"\xef\xbb\xbf"), "a BOM, as the bot's upload has"
+    assert len(list(csv.DictReader(io.StringIO(written.decode("utf-8-sig"))))) == 7
 
 
 # Units: the "<5" rule, the period, the CSV, the chart.

@@ -1,8 +1,9 @@
 """A program lead's cohorts: list, create, rename, invite link and QR code, close, reopen.
 
-Every handler sits behind IsStaff, checked on every update; a cohort named by a button or
-by the flow's data is looked up through the viewer (`ViewersCohort`, `FlowCohort`), so a
-lead never reaches another lead's cohort, even with forged buttons.
+Every handler but a student's yes to moving cohorts sits behind IsStaff, checked on every
+update; a cohort named by a button or by the flow's data is looked up through the viewer
+(`ViewersCohort`, `FlowCohort`), so a lead never reaches another lead's cohort, even with
+forged buttons.
 """
 
 import re
@@ -18,8 +19,24 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine.callbacks import ActionCallback
-from bot.features.cohorts.contract import CLOSE, COHORTS, CREATE, NEW, OPEN, QR, RENAME, REOPEN
-from bot.features.cohorts.service import CohortService, CohortView, clean_name, qr_png
+from bot.features.cohorts.contract import (
+    CLOSE,
+    COHORTS,
+    CREATE,
+    NEW,
+    OPEN,
+    QR,
+    RENAME,
+    REOPEN,
+    SWITCH,
+)
+from bot.features.cohorts.service import (
+    CohortService,
+    CohortView,
+    JoinOutcome,
+    clean_name,
+    qr_png,
+)
 from bot.features.feature import Kit, Wiring
 from bot.filters import IsStaff, PrivateChat, SlashCommand
 from bot.flow import CohortDraft, CohortFlowData, CohortRename
@@ -218,8 +235,26 @@ async def reopen(
     await ui.render("cohort", cohort=cohort)
 
 
+async def switch_cohort(
+    callback: CallbackQuery,
+    callback_data: ActionCallback,
+    session: AsyncSession,
+    ui: Ui,
+    cohorts: CohortService,
+) -> None:
+    """A student said yes to moving to the cohort whose link they opened. The link is
+    checked again: it may have closed since, or be a forged code."""
+    outcome, cohort = await cohorts.join(session, ui.student, callback_data.arg, confirmed=True)
+    if outcome is JoinOutcome.MOVED:
+        await ui.toast("cohort_moved", cohort=cohort)
+    elif outcome is not JoinOutcome.ALREADY:
+        await ui.toast("cohort_link_unknown")
+    await ui.show_entry()
+
+
 def setup(kit: Kit) -> Wiring:
-    cohorts = CohortService(kit.content.catalog, kit.settings.cohort_link_days)
+    settings = kit.settings
+    cohorts = CohortService(kit.content.catalog, settings.cohort_link_days, settings.admin_ids)
     return Wiring(services={"cohorts": cohorts})
 
 
@@ -233,6 +268,7 @@ def create_router() -> Router:
     renaming = StateFilter(CohortInput.rename)
     router.message.register(receive_new_name, renaming, typed, staff, FlowCohort(CohortRename))
     router.message.register(cohort_gone, renaming, typed, staff)
+    router.callback_query.register(switch_cohort, button(F.name == SWITCH))
     router.callback_query.register(list_cohorts, button(F.name == COHORTS), staff)
     router.callback_query.register(new_cohort, button(F.name == NEW), staff)
     router.callback_query.register(create_cohort, button(F.name == CREATE), staff)

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.catalog import Catalog
-from bot.db.models import Cohort, CohortMove, Student, as_utc, utcnow
+from bot.db.models import Cohort, CohortMove, Staff, Student, as_utc, utcnow
 from bot.safe_text import has_visible_text
-from bot.services.roles import Viewer
+from bot.services.roles import Role, Viewer, role_of
 from bot.services.students import record_event
 
 # 16 URL-safe characters: unguessable, and well within the 64 a deep link may carry.
@@ -28,6 +28,18 @@ class JoinOutcome(StrEnum):
     UNKNOWN = "unknown"
     CLOSED = "closed"
     EXPIRED = "expired"
+    # In another cohort already: asked first, moved only once they say so.
+    SWITCH = "switch"
+    # A lead or admin opening an invite link (their own, testing it): never enrolled.
+    STAFF = "staff"
+
+
+@dataclass(frozen=True)
+class SwitchOffer:
+    """A student in one cohort who opened another's link: where they are, where it leads."""
+
+    current: Cohort | None
+    offered: Cohort
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,9 @@ class CohortView:
 class CohortSummary:
     cohort: Cohort
     members: int
+    # For an admin's list, which holds every lead's cohorts: whose it is (the lead's name; ""
+    # for a lead no longer on staff). None on a lead's own list.
+    lead: str | None = None
 
 
 def clean_name(text: str | None) -> str | None:
@@ -67,6 +82,8 @@ def qr_png(link: str) -> bytes:
 class CohortService:
     catalog: Catalog
     link_days: int = 0
+    # ADMIN_IDS: staff, who are never enrolled by an invite link.
+    admin_ids: frozenset[int] = frozenset()
 
     async def create(
         self, session: AsyncSession, viewer: Viewer, name: str, career: str | None
@@ -93,14 +110,18 @@ class CohortService:
             .subquery()
         )
         query = (
-            select(Cohort, func.coalesce(members.c.members, 0))
+            select(Cohort, func.coalesce(members.c.members, 0), Staff.name)
             .outerjoin(members, members.c.cohort_id == Cohort.id)
+            .outerjoin(Staff, Staff.telegram_id == Cohort.lead_id)
             .order_by(Cohort.id.desc())
         )
         if not viewer.is_admin:
             query = query.where(Cohort.lead_id == viewer.telegram_id)
         rows = await session.execute(query)
-        return [CohortSummary(cohort, count) for cohort, count in rows.all()]
+        return [
+            CohortSummary(cohort, count, (lead or "") if viewer.is_admin else None)
+            for cohort, count, lead in rows.all()
+        ]
 
     async def get(self, session: AsyncSession, viewer: Viewer, cohort_id: int) -> Cohort | None:
         """The cohort if the viewer may see it; None for anyone else's."""
@@ -128,9 +149,18 @@ class CohortService:
         await session.commit()
 
     async def join(
-        self, session: AsyncSession, student: Student, code: str, now: datetime | None = None
+        self,
+        session: AsyncSession,
+        student: Student,
+        code: str,
+        now: datetime | None = None,
+        *,
+        confirmed: bool = False,
     ) -> tuple[JoinOutcome, Cohort | None]:
-        """Puts the student in the cohort of `code` and on its career; records any move."""
+        """Puts the student in the cohort of `code` and on its career; records any move.
+
+        A student already in another cohort is moved only `confirmed` (they said yes to
+        SWITCH); staff are never enrolled, so a lead can try their own link."""
         cohort = await session.scalar(select(Cohort).where(Cohort.code == code))
         if cohort is None:
             return JoinOutcome.UNKNOWN, None
@@ -140,6 +170,10 @@ class CohortService:
             return JoinOutcome.EXPIRED, cohort
         if student.cohort_id == cohort.id:
             return JoinOutcome.ALREADY, cohort
+        if await role_of(session, student.telegram_id, self.admin_ids) is not Role.STUDENT:
+            return JoinOutcome.STAFF, cohort
+        if student.cohort_id is not None and not confirmed:
+            return JoinOutcome.SWITCH, cohort
         outcome = JoinOutcome.MOVED if student.cohort_id is not None else JoinOutcome.JOINED
         session.add(
             CohortMove(
@@ -152,3 +186,9 @@ class CohortService:
             student.career = cohort.career
         await record_event(session, student, "cohort", outcome.value)
         return outcome, cohort
+
+    async def switch_offer(
+        self, session: AsyncSession, student: Student, offered: Cohort
+    ) -> SwitchOffer:
+        current = await session.get(Cohort, student.cohort_id) if student.cohort_id else None
+        return SwitchOffer(current, offered)

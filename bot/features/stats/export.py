@@ -69,6 +69,10 @@ def pseudonym(student_id: int, key: str) -> str:
     return digest.hexdigest()
 
 
+# With a BOM, so that spreadsheet apps (Excel) read names in UTF-8, not as mojibake.
+CSV_ENCODING = "utf-8-sig"
+
+
 @dataclass(frozen=True)
 class ExportRow:
     student: str
@@ -123,6 +127,11 @@ class Export:
 
     def csv(self) -> str:
         return write_csv(self.rows)
+
+    def csv_file(self) -> bytes:
+        """The CSV as a file to open in a spreadsheet app: the bot's upload and the command
+        line's `-o` give the same bytes."""
+        return self.csv().encode(CSV_ENCODING)
 
 
 def _day(moment: datetime | None) -> str:

@@ -29,7 +29,6 @@ from bot.ui import Ui
 # (preload_charts, a start-up step of the Dispatcher), and commands that never draw (content
 # check, ask…) never load it.
 CHARTS = "bot.features.stats.charts"
-CSV_ENCODING = "utf-8-sig"  # with a BOM, so that spreadsheet apps read names correctly
 
 # Which students a report covers: a cohort (None: all the viewer may see), and a period in
 # days (None: all time).
@@ -90,7 +89,7 @@ async def send_export(
         return True
     which = f"cohort-{cohort_id}" if cohort_id is not None else "all"
     name = f"progress-{which}-{utcnow().date().isoformat()}.csv"
-    await ui.document(found.csv().encode(CSV_ENCODING), name, ui.text("export_caption"))
+    await ui.document(found.csv_file(), name, ui.text("export_caption"))
     return True
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.content.models import Profile
 from bot.db.models import Student
 from bot.engine.callbacks import ActionCallback, NodeCallback
+from bot.features.cohorts.contract import SWITCH_NODE
 from bot.features.cohorts.service import CohortService, JoinOutcome
 from bot.features.feature import Kit, Wiring
 from bot.features.tour.compare import compare
@@ -28,6 +29,7 @@ JOIN_NOTES = {
     JoinOutcome.UNKNOWN: "cohort_link_unknown",
     JoinOutcome.CLOSED: "cohort_link_unknown",
     JoinOutcome.EXPIRED: "cohort_link_unknown",
+    JoinOutcome.STAFF: "cohort_link_staff",
 }
 
 
@@ -41,19 +43,24 @@ async def start(
     student = ui.student
     returning = student.node is not None
     payload = (command.args or "").strip()
-    note, cohort = None, None
+    note, cohort, offer = None, None, None
     if DEEP_LINK_PAYLOAD.match(payload):
         student.start_payload = payload
         outcome, cohort = await cohorts.join(session, student, payload)
         note = JOIN_NOTES.get(outcome)
         if outcome in {JoinOutcome.JOINED, JoinOutcome.MOVED}:
             returning = False
+        if outcome is JoinOutcome.SWITCH and cohort is not None:
+            offer = await cohorts.switch_offer(session, student, cohort)
     elif payload:
         note = "cohort_link_unknown"
     await record_event(session, student, "command", "start", commit=False)
     tour = ui.tour
     node = student.node if returning and student.node and tour.knows(student.node) else None
-    screen = await tour.show(session, student, node or tour.entry_node(student), visit=ARRIVAL)
+    if offer is not None:
+        screen = await tour.show(session, student, SWITCH_NODE, switch=offer)
+    else:
+        screen = await tour.show(session, student, node or tour.entry_node(student), visit=ARRIVAL)
     await ui.say("welcome_back" if returning else "welcome")
     if note is not None:
         await ui.say(note, cohort=cohort)
