@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -426,7 +426,8 @@ async def fill_every_table(harness: BotHarness, profile: Profile) -> None:
                 student_id=sam_row.id,
                 status="pending",
                 attempts=2,
-                next_attempt_at=now,
+                # Not due for a day: the sender leaves it as it is while /mydata is read.
+                next_attempt_at=now + timedelta(days=1),
                 reason="chat_not_found",
             )
         )
@@ -466,6 +467,14 @@ def minute(value: datetime) -> str:
 
 # How /mydata presents a value where it is not the value as written.
 ANSWER_WORDS = {"yes": "yes", "unsure": "not sure", "no": "no"}
+DELIVERY_WORDS = {
+    "pending": "waiting to be sent",
+    "sending": "being sent",
+    "sent": "delivered",
+    "blocked": "not delivered: you had blocked the bot",
+    "failed": "not delivered",
+    "gave_up": "not delivered after many tries",
+}
 # Ids are shown as the content names them: a career by its title, a sign by its question…
 # /mydata speaks in sentences, so each stored value is looked for in the words it reads as.
 PRESENTED: dict[tuple[str, str], Callable[[Any, Content], str]] = {
@@ -475,7 +484,8 @@ PRESENTED: dict[tuple[str, str], Callable[[Any, Content], str]] = {
     ("events", "kind"): lambda kind, _: "",  # each kind and name reads as its own sentence
     ("events", "name"): lambda name, _: "",
     ("deliveries", "attempts"): lambda count, _: f"after {count} tries" if count > 1 else "",
-    ("deliveries", "status"): lambda status, _: {"pending": "waiting to be sent"}[status],
+    # The sender may have delivered it by the time /mydata is read.
+    ("deliveries", "status"): lambda status, _: DELIVERY_WORDS[status],
     ("quiz_answers", "value"): lambda value, _: f": {value + 1} out of 5 (",
     ("quiz_answers", "item"): lambda item, c: next(i.text for i in c.quiz.items if i.id == item),
     ("quiz_attempts", "matches"): lambda slugs, c: ", ".join(
