@@ -35,6 +35,7 @@ from bot.db.models import (
     Student,
     UnansweredQuestion,
 )
+from bot.features.checklist.service import signs_of
 from bot.services.students import forget_user
 
 SHOWN = "shown"
@@ -293,11 +294,11 @@ class Names:
         profile = self.catalog.get(slug)
         if profile is None:
             return None
-        signs = [*profile.checklist.fits, *profile.checklist.misfits]
+        signs = signs_of(profile)
         if not 1 <= number <= len(signs):
             return None
         sign = signs[number - 1]
-        return sign.ask or sign.sign
+        return sign.ask or sign.text
 
     def step(self, slug: str, step_id: str) -> str | None:
         profile = self.catalog.get(slug)
