@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -58,6 +60,9 @@ class Student(Base):
     explored_at: Mapped[datetime | None]
     first_seen: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # None: never asked; False: "not now"; True: the lead may see the first name and progress.
+    shares: Mapped[bool | None] = mapped_column(Boolean)
+    shared_at: Mapped[datetime | None]
 
 
 class Event(Base):
@@ -239,6 +244,8 @@ class Staff(Base):
     name: Mapped[str] = mapped_column(String(64))
     granted_by: Mapped[int | None] = mapped_column(BigInteger)
     granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    digest_sent_at: Mapped[datetime | None]
 
 
 class Cohort(Base):
