@@ -4,6 +4,7 @@ import math
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -42,6 +43,9 @@ class Settings(BaseSettings):
         ),
     ] = 3
     cohort_link_days: Annotated[int, Field(ge=0, le=3650)] = 0
+    # The program's clock: leads' weekly digest goes out on Monday at DIGEST_HOUR there.
+    program_timezone: str = "UTC"
+    digest_hour: Annotated[int, Field(ge=0, le=23)] = 8
     broadcast_per_second: float = 25
     # A delivery that meets a transient failure (Telegram 5xx, a timeout, 429) is tried again
     # with growing pauses from the base, until this long after the announcement was sent.
@@ -131,6 +135,21 @@ class Settings(BaseSettings):
         ):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
+
+    @field_validator("program_timezone")
+    @classmethod
+    def timezone_is_known(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(
+                f"must be a time zone name such as Europe/Berlin or UTC, not {value!r}"
+            ) from None
+        return value
+
+    @property
+    def program_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.program_timezone)
 
     @field_validator("telegram_api_url")
     @classmethod

@@ -21,6 +21,8 @@ SETTINGS = (
     "LOG_LEVEL",
     "REMINDER_AFTER_DAYS",
     "NUDGE_AFTER_DAYS",
+    "PROGRAM_TIMEZONE",
+    "DIGEST_HOUR",
 )
 SECRET = "not-a-token-s3cr3t"
 
@@ -56,6 +58,9 @@ def assert_defaults(settings: Settings) -> None:
     assert settings.dialogs_dir == PROJECT_DIR / "dialogs"
     assert settings.log_level == "INFO"
     assert settings.reminder_after_days == 3
+    assert settings.program_timezone == "UTC"
+    assert settings.program_zone.key == "UTC"
+    assert settings.digest_hour == 8
 
 
 def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -119,6 +124,19 @@ def test_reminder_days_are_set_by_field_name() -> None:
     assert Settings(_env_file=None, reminder_after_days=8).reminder_after_days == 8
 
 
+def test_the_program_time_zone_and_digest_hour(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PROGRAM_TIMEZONE", "Europe/Berlin")
+    monkeypatch.setenv("DIGEST_HOUR", "0")
+    settings = load_settings()
+    assert settings.program_zone.key == "Europe/Berlin"
+    assert settings.digest_hour == 0
+    monkeypatch.delenv("PROGRAM_TIMEZONE")
+    (tmp_path / ".env").write_text("PROGRAM_TIMEZONE=America/Sao_Paulo\n", "utf-8")
+    assert load_settings().program_zone.key == "America/Sao_Paulo"
+
+
 def test_dotenv_in_the_working_folder_is_read(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("# local\nADMIN_IDS=9, 10\nDATABASE_URL=\n", "utf-8")
     settings = load_settings()
@@ -148,6 +166,18 @@ def test_environment_wins_over_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path:
         ("ADMIN_IDS", "1, two", None),
         ("LOG_LEVEL", "LOUD", "Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR'"),
         ("TELEGRAM_API_URL", "127.0.0.1:8081", "must be an http:// or https:// base URL"),
+        (
+            "PROGRAM_TIMEZONE",
+            "Mars/Olympus",
+            "must be a time zone name such as Europe/Berlin or UTC, not 'Mars/Olympus'",
+        ),
+        ("PROGRAM_TIMEZONE", "Europe/Berlin ", None),
+        ("PROGRAM_TIMEZONE", "Europe", None),  # a folder of zones, not one
+        ("PROGRAM_TIMEZONE", "../../etc/passwd", None),
+        ("PROGRAM_TIMEZONE", "+02:00", None),
+        ("DIGEST_HOUR", "24", None),
+        ("DIGEST_HOUR", "-1", None),
+        ("DIGEST_HOUR", "8am", None),
     ],
 )
 def test_a_bad_setting_stops_with_one_line_naming_it(
