@@ -1,4 +1,5 @@
-"""Background jobs — announcements and project reminders — run by exactly one process.
+"""Background jobs — announcements, project reminders and the features' periodic jobs (the
+leads' weekly digest) — run by exactly one process.
 
 Every process (polling, each webhook worker, the terminal chat) starts a runner; the runners
 compete for a lease in the database and only the holder works. The lease is short
@@ -17,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
 
@@ -27,13 +29,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db.models import Lease, as_utc, utcnow
 from bot.db.upsert import upsert
 from bot.features.announcements.service import AnnouncementService, ProgressCallback
-from bot.features.reminders.service import ReminderService
+from bot.features.reminders.service import ReminderService, Slot
 
 logger = logging.getLogger(__name__)
 
 LEASE_NAME = "background-jobs"
 ROUND_SECONDS = 1.0
 REMINDER_EVERY_ROUNDS = 600
+
+# A feature's periodic job: given the bot and a message's turn (the shared pace and the lease
+# check), it sends what is due.
+PeriodicJob = Callable[[Bot, Slot], Awaitable[object]]
 
 
 class LeaseLost(Exception):
@@ -55,6 +61,12 @@ class JobRunner:
         self.holder = uuid.uuid4().hex
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._periodic: list[tuple[int, PeriodicJob]] = []
+
+    def every(self, rounds: int, job: PeriodicJob) -> None:
+        """Runs `job` every `rounds` rounds (about a second each) while this process holds
+        the lease, the first time `rounds` after it started: a feature's setup adds it."""
+        self._periodic.append((rounds, job))
 
     def start(self, bot: Bot, report: ProgressCallback) -> None:
         self._task = asyncio.create_task(self._run(bot, report))
@@ -159,10 +171,12 @@ class JobRunner:
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
             await self.announcements.send_unfinished(bot, report, self.fence)
+            slot = partial(self.announcements.slot, self.fence)
             if rounds % REMINDER_EVERY_ROUNDS == 0:
-                await self.reminders.send_due(
-                    bot, slot=partial(self.announcements.slot, self.fence)
-                )
+                await self.reminders.send_due(bot, slot=slot)
+            for every, job in self._periodic:
+                if rounds and rounds % every == 0:
+                    await job(bot, slot)
         finally:
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
