@@ -26,6 +26,7 @@ FEATURES = (
     "leads",
     "stats",
     "reasons",
+    "digest",
     "questions",
 )
 
