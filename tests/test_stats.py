@@ -67,6 +67,8 @@ LEAD_A, LEAD_B = 7_000_000_701, 7_000_000_702
 UNKNOWN_COMMAND = DIALOGS.message("unknown_command")
 MENU_CHANGED = DIALOGS.message("menu_changed")
 PAY_QUESTION = "how much do they earn"
+# The consent screen after joining a cohort (dialogs/privacy.yaml).
+SHARE_YES, SHARE_NOT_NOW = "✅ Yes, share", "Not now"
 ODD_QUESTION = "can i keep a hamster in the studio"
 
 
@@ -81,6 +83,7 @@ class Plan:
     checklist: tuple[str, ...] = ()
     project_steps: int | None = None  # None: never starts the project
     questions: tuple[str, ...] = ()
+    shares: bool = True  # the answer on the consent screen after joining
 
 
 # Seven signs: the four it fits, then the three warning signs.
@@ -99,9 +102,9 @@ PLANS = [
     Plan(7_100_000_004, "Wendell", "A", True),
     Plan(7_100_000_005, "Valka", "A", True),
     Plan(7_100_000_006, "Ulrike", "A", True, questions=(PAY_QUESTION,)),
-    Plan(7_100_000_007, "Tobiah", "A"),
+    Plan(7_100_000_007, "Tobiah", "A", shares=False),
     Plan(7_100_000_011, "Saoirse", "B", True, ("unsure",) * 7),
-    Plan(7_100_000_012, "Rurik", "B"),
+    Plan(7_100_000_012, "Rurik", "B", shares=False),
     Plan(7_100_000_021, "Quentin", None, questions=(PAY_QUESTION,)),
 ]
 
@@ -131,6 +134,8 @@ async def walk(harness: BotHarness, plan: Plan, profile: Profile) -> None:
     codes = {"A": "codeAAAAAAAAAAAA", "B": "codeBBBBBBBBBBBB"}
     replies = await student.send(f"/start {codes[plan.cohort]}" if plan.cohort else "/start")
     assert_no_error(replies)
+    if plan.cohort:
+        assert_no_error(await student.press(SHARE_YES if plan.shares else SHARE_NOT_NOW))
     if plan.checklist:
         assert_no_error(await take_checklist(student, plan.checklist))
     elif plan.explore:
@@ -704,6 +709,8 @@ async def travel(harness: BotHarness, journey: Journey) -> None:
     student = harness.user(journey.telegram_id, journey.name)
     replies = await student.send(f"/start {MIXED_CODE}" if journey.cohort else "/start")
     assert_no_error(replies)
+    if journey.cohort:
+        assert_no_error(await student.press(SHARE_YES))
     for number, (title, doing) in enumerate(journey.careers):
         if number:
             await student.send("/start")

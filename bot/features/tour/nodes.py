@@ -4,4 +4,4 @@ queries (loaded by `careerbot export` and the lead commands) do not load the dia
 CAREER_LIST_NODE = "careers"
 HOME_NODE = "menu"
 # Opening anything beyond these counts as exploring the tour (a step of the stats funnel).
-ENTRY_NODES = frozenset({CAREER_LIST_NODE, HOME_NODE, "help", "privacy"})
+ENTRY_NODES = frozenset({CAREER_LIST_NODE, HOME_NODE, "help", "privacy", "consent"})
