@@ -14,7 +14,9 @@ transaction on SQLite, COPY on PostgreSQL. Then times, per database, for an admi
 
 - `report`: StatsService.report alone, in a session of its own (30 days, then all time);
 - `/stats`: the command end to end through the real Dispatcher (build_dispatcher, the
-  stand-in Bot API): the middlewares, the report, the rendered text and the chart PNG.
+  stand-in Bot API): the middlewares, the report, the rendered text and the chart PNG;
+- `roster`: RosterService.page, the first page of a cohort's roster (the lead's first
+  cohort, ~35 students), in a session of its own.
 
 Each is run once cold ("first") and then --repeat times ("median", "max"). "stall" is the
 longest the event loop was held meanwhile: how long any student's update would have waited
@@ -52,6 +54,8 @@ from bot.config import Settings
 from bot.content.models import Profile
 from bot.db.engine import Database
 from bot.db.migrate import upgrade
+from bot.db.models import Cohort
+from bot.features.roster.service import RosterService
 from bot.features.stats.handlers import preload_charts
 from bot.features.stats.queries import StatsService
 from bot.services.roles import Role, Viewer
@@ -121,6 +125,8 @@ COLUMNS = {
         "explored_at",
         "first_seen",
         "last_seen",
+        "shares",
+        "shared_at",
     ),
     "events": ("id", "student_id", "kind", "name", "career", "created_at"),
     "active_days": ("student_id", "day"),
@@ -244,6 +250,9 @@ def generate(content: Content, students: int, events: int, now: datetime, seed: 
         times.sort()
         last_seen = max(times[-1], sessions[-1])
         explored_at = sessions[0] + timedelta(minutes=2) if explored else None
+        # Asked on joining: most say yes, some not now, a few never answer.
+        shares = rng.choices((True, False, None), (6, 3, 1))[0] if cohort_id else None
+        shared_at = first_seen + timedelta(minutes=1) if shares is not None else None
         data.add(
             "students",
             (
@@ -260,6 +269,8 @@ def generate(content: Content, students: int, events: int, now: datetime, seed: 
                 explored_at,
                 first_seen,
                 last_seen,
+                shares,
+                shared_at,
             ),
         )
         for day in sorted({moment.date() for moment in times} | {last_seen.date()}):
@@ -483,6 +494,7 @@ async def time_database(label: str, url: str, content: Content, repeat: int) -> 
     await preload_charts()
     await freeze_startup_objects()
     stats = StatsService(content.catalog, settings.admin_ids)
+    roster = RosterService(content.catalog, settings.admin_ids)
     timings = []
     try:
         for who, user_id, role in (("admin", ADMIN_ID, Role.ADMIN), ("lead", LEAD_ID, Role.LEAD)):
@@ -496,6 +508,17 @@ async def time_database(label: str, url: str, content: Content, repeat: int) -> 
 
                 what = f"report ({'30 days' if days else 'all time'})"
                 timings.append(Timing(label, who, what, *await measure(report, repeat)))
+
+            async def roster_page(viewer: Viewer = viewer) -> None:
+                async with database.report_sessions() as session:
+                    cohort = await session.get(Cohort, 1)
+                    assert cohort is not None and viewer.owns(cohort)
+                    page = await roster.page(session, viewer, cohort, 1)
+                    assert page is not None
+
+            timings.append(
+                Timing(label, who, "roster (page 1)", *await measure(roster_page, repeat))
+            )
             conversation = Conversation(dispatcher, bot, telegram, user_id, who.title())
 
             async def command(conversation: Conversation = conversation) -> None:

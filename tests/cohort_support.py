@@ -60,6 +60,8 @@ def joined(name: str) -> str:
 
 
 MOVE_ME = "✅ Move me to "
+# The consent screen after joining (dialogs/privacy.yaml).
+SHARE_YES, SHARE_NOT_NOW = "✅ Yes, share", "Not now"
 
 
 def moved(name: str) -> str:
@@ -198,8 +200,10 @@ async def prepare_announcement(
 
 
 async def join_students(
-    harness: BotHarness, code: str, ids: range | list[int]
+    harness: BotHarness, code: str, ids: range | list[int], *, share: bool = False
 ) -> list[Conversation]:
+    """Students joining through the link; on the consent screen that follows they say yes
+    (`share`) or not now."""
     students = []
     for telegram_id in ids:
         student = harness.user(telegram_id, f"S{telegram_id}")
@@ -208,8 +212,17 @@ async def join_students(
         move = [label for label in student.current_labels() if label.startswith(MOVE_ME)]
         if move:
             assert_no_error(await student.press(move[0]))
+        await answer_consent(student, share)
         students.append(student)
     return students
+
+
+async def answer_consent(student: Conversation, share: bool) -> list[Reply]:
+    """The screen after joining asks whether the lead may see the student's name and progress."""
+    assert {SHARE_YES, SHARE_NOT_NOW} <= set(student.current_labels()), student.current_labels()
+    replies = await student.press(SHARE_YES if share else SHARE_NOT_NOW)
+    assert_no_error(replies)
+    return replies
 
 
 # The database, read directly.

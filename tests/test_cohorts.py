@@ -44,6 +44,7 @@ from tests.cohort_support import (
     HarnessFactory,
     all_text_to,
     announcements,
+    answer_consent,
     cohort_row,
     cohort_rows,
     content_with_two_careers,
@@ -474,6 +475,7 @@ async def test_a_returning_student_joins_and_lands_on_the_cohorts_career(
     assert_no_error(replies)
     assert joined("Class 10B") in texts(replies)
     assert (await student(harness, 1001)).career == SECOND_CAREER_SLUG
+    await answer_consent(sam, False)
     assert on_menu(sam, second)
 
 

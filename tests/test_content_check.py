@@ -373,11 +373,11 @@ def test_unknown_field_of_a_button(tree: Tree, check: CheckRunner) -> None:
 
 
 def test_missing_required_node(tree: Tree, check: CheckRunner) -> None:
-    remove_block(node_file(tree.dialogs, "help"), "  help:")
+    remove_block(node_file(tree.dialogs, "consent"), "  consent:")
     [error] = check.fails()
     assert re.fullmatch(
-        rf"{re.escape(str(tree.dialogs))}/[\w-]+\.yaml:1: nodes\.help: "
-        r"missing: the bot needs nodes 'help'",
+        rf"{re.escape(str(tree.dialogs))}/[\w-]+\.yaml:1: nodes\.consent: "
+        r"missing: the bot needs nodes 'consent'",
         error,
     )
 

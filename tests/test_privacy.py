@@ -1,4 +1,5 @@
-"""/mydata shows everything stored about a student; /forget deletes all of it."""
+"""/privacy and the consent asked on joining a group; /mydata shows everything stored about a
+student; /forget deletes all of it."""
 
 import re
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from tests.feature_support import (
     DIALOGS,
     DONE,
     LOG_ITERATION,
+    MENU_CHANGED,
     REASONS,
     REMIND_ON,
     assert_no_error,
@@ -45,14 +47,19 @@ from tests.feature_support import (
     student,
     student_id,
     take_checklist,
+    toasts,
     write_note,
 )
+from tests.tour_support import texts
 
 SAM, ALEX = 1001, 1002
 COHORT_CODE = "class7b"
 SAM_NOTE = "Sam's secret mood: melancholic synth-pop"
 SAM_ITERATION = "Sam turned the reverb down"
 ALEX_NOTE = "Alex likes upbeat funk"
+# The consent screen after joining a group, and /privacy's buttons (dialogs/privacy.yaml).
+SHARE_YES, SHARE_NOT_NOW = "✅ Yes, share", "Not now"
+SHARE_NOW, STOP_SHARING = "✅ Share my name and progress", "🙈 Stop sharing"
 # Columns that hold a Telegram user id rather than a row id.
 TELEGRAM_ID_COLUMNS = {"telegram_id", "user_id", "chat_id"}
 
@@ -411,6 +418,7 @@ async def fill_every_table(harness: BotHarness, profile: Profile) -> None:
         await session.commit()
     assert_no_error(await sam.send(f"/start {OTHER_COHORT[0]}"))
     assert_no_error(await sam.press(f"✅ Move me to {OTHER_COHORT[1]}"))  # asked first
+    assert_no_error(await sam.press(SHARE_YES))  # then whether the lead may see their progress
     now = utcnow()
     async with harness.database.session_factory() as session:
         sam_row = await session.scalar(select(Student).where(Student.telegram_id == SAM))
@@ -495,6 +503,7 @@ PRESENTED: dict[tuple[str, str], Callable[[Any, Content], str]] = {
     ("career_reasons", "moment"): lambda moment, _: {"checklist": ", after the checklist"}[moment],
     ("students", "node"): lambda node, _: {"mydata": "last on this page"}[node],
     ("students", "language"): lambda language, _: f"language “{language}”",
+    ("students", "shares"): lambda shares, _: f"with its lead: {'yes' if shares else 'no'}",
     ("project_entries", "seq"): lambda seq, _: f"(round {seq})" if seq > 1 else "",
     ("checklist_attempts", "cursor"): lambda cursor, _: f"you went through {cursor} question",
     ("quiz_attempts", "cursor"): lambda cursor, _: f"you went through {cursor} statement",
@@ -572,3 +581,139 @@ async def test_mydata_shows_every_column_it_declares(harness: BotHarness, profil
         assert f"to “{moved_to}”" in text
     assert f"You're in the group “{OTHER_COHORT[1]}”" in text
     assert "Opened your checklist result (" in text and "Chose " in text
+
+
+# Consent: whether a group's lead may see the student's first name and progress.
+
+
+async def add_group(harness: BotHarness, code: str, name: str) -> int:
+    async with harness.database.session_factory() as session:
+        cohort = Cohort(code=code, name=name, career=None, lead_id=900)
+        session.add(cohort)
+        await session.commit()
+        return cohort.id
+
+
+async def sharing_of(harness: BotHarness, telegram_id: int) -> tuple[bool | None, bool]:
+    """The stored choice, and whether a time is stored with it."""
+    row = await student(harness, telegram_id)
+    return row.shares, row.shared_at is not None
+
+
+@pytest.mark.parametrize(("button", "stored"), [(SHARE_YES, True), (SHARE_NOT_NOW, False)])
+async def test_joining_asks_whether_to_share_then_goes_on(
+    harness: BotHarness, profile: Profile, button: str, stored: bool
+) -> None:
+    await add_group(harness, "consent8c", "Class 8C")
+    sam = harness.user(SAM)
+    replies = await sam.send("/start consent8c")
+    assert_no_error(replies)
+    assert DIALOGS.message("cohort_joined", cohort={"name": "Class 8C"}) in texts(replies)
+    text = screen(sam)
+    assert "Share your progress with Class 8C?" in text
+    assert "your first name" in text and "never see the questions you type" in text
+    assert sam.current_labels() == [SHARE_YES, SHARE_NOT_NOW]
+    assert await sharing_of(harness, SAM) == (None, False)
+    replies = await sam.press(button)
+    assert_no_error(replies)
+    assert DIALOGS.message("sharing_yes" if stored else "sharing_no") in toasts(replies)
+    assert screen(sam).splitlines()[0] == profile.title, "then the career's menu"
+    assert await sharing_of(harness, SAM) == (stored, True)
+
+
+async def test_privacy_shows_the_choice_and_changes_it(harness: BotHarness) -> None:
+    await add_group(harness, "consent8c", "Class 8C")
+    sam = harness.user(SAM)
+    await sam.send("/start consent8c")
+    replies = await sam.send("/privacy")
+    assert_no_error(replies)
+    assert "You haven't said yet whether the lead of Class 8C" in screen(sam)
+    assert SHARE_NOW in sam.current_labels() and STOP_SHARING not in sam.current_labels()
+    replies = await sam.press(SHARE_NOW)
+    assert_no_error(replies)
+    assert DIALOGS.message("sharing_yes") in toasts(replies)
+    assert "You share your first name and progress with the lead of Class 8C" in screen(sam)
+    assert await sharing_of(harness, SAM) == (True, True)
+    replies = await sam.press(STOP_SHARING)
+    assert "You chose not to share with the lead of Class 8C" in screen(sam)
+    assert SHARE_NOW in sam.current_labels()
+    assert await sharing_of(harness, SAM) == (False, True)
+    replies = await sam.send("/mydata")
+    assert "Sharing your first name and progress with its lead: no (not now), chosen" in screen(sam)
+
+
+async def test_privacy_outside_a_group_has_no_one_to_share_with(harness: BotHarness) -> None:
+    sam = harness.user(SAM)
+    await sam.send("/start")
+    replies = await sam.send("/privacy")
+    assert_no_error(replies)
+    text = screen(sam)
+    assert "You're not in a group, so there's no program to share your progress with." in text
+    assert "I store your Telegram id" in text
+    assert not {SHARE_NOW, STOP_SHARING} & set(sam.current_labels())
+    await sam.send("/mydata")
+    assert "Sharing your first name" not in screen(sam)
+
+
+async def test_old_and_forged_consent_buttons_change_nothing(harness: BotHarness) -> None:
+    group_a = await add_group(harness, "consentA", "Class A")
+    group_b = await add_group(harness, "consentB", "Class B")
+    sam = harness.user(SAM)
+    await sam.send("/start consentA")
+    latest = sam.latest()
+    assert latest is not None
+    question_a = latest.message_id
+    # Left unanswered; the student moves to another group, which asks afresh.
+    await sam.send("/start consentB")
+    await sam.press("✅ Move me to Class B")
+    assert sam.current_labels() == [SHARE_YES, SHARE_NOT_NOW]
+    assert await sharing_of(harness, SAM) == (None, False)
+    # Class A's question, answered again after leaving it: said so, nothing changes.
+    replies = await sam.press(SHARE_YES, message_id=question_a)
+    assert_no_error(replies)
+    assert DIALOGS.message("sharing_stale") in toasts(replies)
+    assert await sharing_of(harness, SAM) == (None, False)
+    for data in (
+        f"a:share:{group_a}.yes",
+        f"a:share_change:{group_a}.no",
+        "a:share:999999.yes",
+    ):
+        replies = await sam.press_data(data)
+        assert DIALOGS.message("sharing_stale") in toasts(replies), data
+    for data in (
+        "a:share:",
+        "a:share:yes",
+        f"a:share:{group_b}",
+        f"a:share:{group_b}.maybe",
+        f"a:share:{group_b}.yes.1",
+        f"a:share:-{group_b}.yes",
+        f"a:share_change:{group_b}.YES",
+        "a:share:<b>.yes",
+    ):
+        replies = await sam.press_data(data)
+        assert_no_error(replies)
+        assert MENU_CHANGED in toasts(replies), data
+    assert await sharing_of(harness, SAM) == (None, False)
+    # A student in no group: any consent button is stale.
+    alex = harness.user(ALEX, "Alex")
+    await alex.send("/start")
+    replies = await alex.press_data(f"a:share:{group_b}.yes")
+    assert DIALOGS.message("sharing_stale") in toasts(replies)
+    assert await sharing_of(harness, ALEX) == (None, False)
+    # Text typed where a button was expected is a question, and changes nothing either.
+    await sam.send("/start consentB")
+    assert_no_error(await sam.send("yes share"))
+    assert await sharing_of(harness, SAM) == (None, False)
+
+
+async def test_forget_clears_the_choice(harness: BotHarness) -> None:
+    await add_group(harness, "consent8c", "Class 8C")
+    sam = harness.user(SAM)
+    await sam.send("/start consent8c")
+    await sam.press(SHARE_YES)
+    await sam.send("/forget")
+    await sam.press("🗑 Yes, delete everything")
+    await sam.send("/start")
+    assert await sharing_of(harness, SAM) == (None, False)
+    await sam.send("/start consent8c")
+    assert sam.current_labels() == [SHARE_YES, SHARE_NOT_NOW], "asked again"

@@ -39,7 +39,7 @@ async def bot_export(harness: BotHarness) -> set[str]:
     assert_no_error(await harness.user(ADMIN, "Ada").send("/export"))
     [upload] = [c for c in harness.telegram.calls[before:] if c.method == "sendDocument"]
     text = next(iter(upload.files.values())).decode("utf-8-sig")
-    return {row["student"] for row in csv.DictReader(io.StringIO(text))}
+    return {row["pseudonym"] for row in csv.DictReader(io.StringIO(text))}
 
 
 def cli_export(settings: Settings, tmp_path: Path) -> set[str]:
@@ -49,7 +49,7 @@ def cli_export(settings: Settings, tmp_path: Path) -> set[str]:
         env["PSEUDONYM_KEY"] = settings.pseudonym_key.get_secret_value()
     result = run_careerbot("export", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
-    return {row["student"] for row in csv.DictReader(io.StringIO(result.stdout))}
+    return {row["pseudonym"] for row in csv.DictReader(io.StringIO(result.stdout))}
 
 
 async def stored_keys(harness: BotHarness) -> list[str]:

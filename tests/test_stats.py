@@ -67,6 +67,8 @@ LEAD_A, LEAD_B = 7_000_000_701, 7_000_000_702
 UNKNOWN_COMMAND = DIALOGS.message("unknown_command")
 MENU_CHANGED = DIALOGS.message("menu_changed")
 PAY_QUESTION = "how much do they earn"
+# The consent screen after joining a cohort (dialogs/privacy.yaml).
+SHARE_YES, SHARE_NOT_NOW = "✅ Yes, share", "Not now"
 ODD_QUESTION = "can i keep a hamster in the studio"
 
 
@@ -81,6 +83,7 @@ class Plan:
     checklist: tuple[str, ...] = ()
     project_steps: int | None = None  # None: never starts the project
     questions: tuple[str, ...] = ()
+    shares: bool = True  # the answer on the consent screen after joining
 
 
 # Seven signs: the four it fits, then the three warning signs.
@@ -99,9 +102,9 @@ PLANS = [
     Plan(7_100_000_004, "Wendell", "A", True),
     Plan(7_100_000_005, "Valka", "A", True),
     Plan(7_100_000_006, "Ulrike", "A", True, questions=(PAY_QUESTION,)),
-    Plan(7_100_000_007, "Tobiah", "A"),
+    Plan(7_100_000_007, "Tobiah", "A", shares=False),
     Plan(7_100_000_011, "Saoirse", "B", True, ("unsure",) * 7),
-    Plan(7_100_000_012, "Rurik", "B"),
+    Plan(7_100_000_012, "Rurik", "B", shares=False),
     Plan(7_100_000_021, "Quentin", None, questions=(PAY_QUESTION,)),
 ]
 
@@ -131,6 +134,8 @@ async def walk(harness: BotHarness, plan: Plan, profile: Profile) -> None:
     codes = {"A": "codeAAAAAAAAAAAA", "B": "codeBBBBBBBBBBBB"}
     replies = await student.send(f"/start {codes[plan.cohort]}" if plan.cohort else "/start")
     assert_no_error(replies)
+    if plan.cohort:
+        assert_no_error(await student.press(SHARE_YES if plan.shares else SHARE_NOT_NOW))
     if plan.checklist:
         assert_no_error(await take_checklist(student, plan.checklist))
     elif plan.explore:
@@ -345,7 +350,7 @@ async def test_a_student_gets_the_unknown_command_treatment(
         assert not {"sendPhoto", "sendDocument"} & {reply.method for reply in replies}
 
 
-async def test_export_has_one_row_per_student_and_no_identities(
+async def test_export_has_one_row_per_student_named_only_when_shared(
     harness: BotHarness, world: World
 ) -> None:
     admin = harness.user(ADMIN, "Ada")
@@ -359,8 +364,9 @@ async def test_export_has_one_row_per_student_and_no_identities(
     assert len(rows) == len(PLANS)  # staff are not students
     # Whole-token search: a random hex pseudonym may contain "900" by chance.
     for plan in PLANS:
-        assert plan.name not in content
         assert not re.search(rf"\b{plan.telegram_id}\b", content)
+        # Named only with their yes; Quentin, in no cohort, was never asked.
+        assert (plan.name in content) == (plan.cohort is not None and plan.shares)
     for staff in (ADMIN, LEAD_A, LEAD_B):
         assert not re.search(rf"\b{staff}\b", content)
     by_telegram = await internal_ids(harness)
@@ -368,38 +374,55 @@ async def test_export_has_one_row_per_student_and_no_identities(
     rows_by_student = {row["student"]: row for row in rows}
     assert len(rows_by_student) == len(rows)
     today = utcnow().date().isoformat()
-    zelda = rows_by_student[pseudonym(by_telegram[PLANS[0].telegram_id], key)]
+    profile = profile_of(harness.content)
+    zelda = rows_by_student["Zelda"]
+    assert zelda["joined"].startswith(today + "T") and zelda["joined"].endswith("Z")
+    assert zelda["last_active"].startswith(today + "T") and zelda["last_active"].endswith("Z")
+    assert zelda["last_note"][:10] in ("", today)
     assert zelda == {
-        "student": zelda["student"],
+        **zelda,
+        "pseudonym": pseudonym(by_telegram[PLANS[0].telegram_id], key),
         "cohort": "Class A",
-        "career": profile_of(harness.content).slug,
-        "careers_explored": profile_of(harness.content).slug,
-        "joined": today,
-        "last_active": today,
-        "explored_tour": "yes",
+        "shares": "yes",
+        "quiet": "no",
+        "career": profile.title,
+        "careers_tried": profile.title,
+        "checklist_signs": "7",
+        "checklist_signs_answered": "",
         "checklist_finished": "yes",
-        "fit_signs_recognised": "2",
+        "checklist_result": "mixed",
         "project_started": "yes",
-        "project_steps_done": "5",
+        "project_step": "",
+        "project_step_title": "",
+        "project_steps": "5",
         "project_finished": "yes",
         "iterations": "1",
     }
-    yorick = rows_by_student[pseudonym(by_telegram[PLANS[1].telegram_id], key)]
-    assert (yorick["fit_signs_recognised"], yorick["project_steps_done"]) == ("4", "2")
+    yorick = rows_by_student["Yorick"]
+    assert (yorick["checklist_result"], yorick["project_step"]) == ("strong", "3")
+    assert yorick["project_step_title"] == profile.project.steps[2].title
     assert (yorick["project_started"], yorick["project_finished"]) == ("yes", "no")
-    xavia = rows_by_student[pseudonym(by_telegram[PLANS[2].telegram_id], key)]
-    assert (xavia["fit_signs_recognised"], xavia["project_started"]) == ("0", "no")
-    tobiah = rows_by_student[pseudonym(by_telegram[PLANS[6].telegram_id], key)]
-    assert tobiah["explored_tour"] == "no"
-    assert (tobiah["checklist_finished"], tobiah["fit_signs_recognised"]) == ("no", "")
-    quentin = rows_by_student[pseudonym(by_telegram[PLANS[9].telegram_id], key)]
-    assert quentin["cohort"] == ""
-    # A lead's export: their cohort only.
+    xavia = rows_by_student["Xavia"]
+    assert (xavia["checklist_result"], xavia["project_started"]) == ("weak", "no")
+    # Tobiah said not now: "Student 7" (the seventh to join Class A); an admin sees his row.
+    tobiah = rows_by_student["Student 7"]
+    assert (tobiah["cohort"], tobiah["shares"]) == ("Class A", "no")
+    assert tobiah["pseudonym"] == pseudonym(by_telegram[PLANS[6].telegram_id], key)
+    assert tobiah["checklist_finished"] == "no" and tobiah["last_active"].startswith(today)
+    quentin = rows_by_student["Student 1"]
+    assert quentin["cohort"] == "" and quentin["career"] == profile.title
+    # A lead's export: their cohort only; Tobiah's row says only that he hasn't shared.
     replies = await harness.user(LEAD_A, "Lea").send("/export")
     ((_, upload),) = documents(replies, harness)
-    lead_rows = csv_rows(upload)
-    assert len(lead_rows) == 7 and {row["cohort"] for row in lead_rows} == {"Class A"}
-    assert {row["student"] for row in lead_rows} <= set(rows_by_student)
+    lead_rows = {row["student"]: row for row in csv_rows(upload)}
+    assert len(lead_rows) == 7 and {row["cohort"] for row in lead_rows.values()} == {"Class A"}
+    assert lead_rows["Zelda"] == zelda
+    assert lead_rows["Student 7"] == {
+        **{column: "" for column in COLUMNS},
+        "student": "Student 7",
+        "cohort": "Class A",
+        "shares": "no",
+    }
 
 
 async def test_period_arguments(harness: BotHarness, world: World) -> None:
@@ -574,51 +597,56 @@ def test_parse_period(text: str | None, days: int | None) -> None:
 
 def test_csv_columns_and_pseudonyms() -> None:
     row = ExportRow(
+        "Ann",
         "abc",
         'Class, "7B"',
-        "music-producer",
-        "music-producer sound-designer",
-        "2026-01-02",
-        "2026-01-03",
         "yes",
+        "2026-01-02T09:30:00Z",
+        "2026-01-03T10:00:00Z",
+        "no",
+        "Music Producer",
+        "Music Producer; Sound Designer",
+        3,
+        8,
+        "",
+        7,
         "yes",
-        "3",
+        "strong",
         "yes",
         2,
+        "Make a beat",
+        5,
         "no",
         1,
+        "2026-01-03T10:00:00Z",
     )
     parsed = list(csv.reader(io.StringIO(write_csv([row]))))
     assert parsed[0] == [
         "student",
+        "pseudonym",
         "cohort",
-        "career",
-        "careers_explored",
+        "shares",
         "joined",
         "last_active",
-        "explored_tour",
+        "quiet",
+        "career",
+        "careers_tried",
+        "tour_sections_seen",
+        "tour_sections",
+        "checklist_signs_answered",
+        "checklist_signs",
         "checklist_finished",
-        "fit_signs_recognised",
+        "checklist_result",
         "project_started",
-        "project_steps_done",
+        "project_step",
+        "project_step_title",
+        "project_steps",
         "project_finished",
         "iterations",
+        "last_note",
     ]
-    assert parsed[1] == [
-        "abc",
-        'Class, "7B"',
-        "music-producer",
-        "music-producer sound-designer",
-        "2026-01-02",
-        "2026-01-03",
-        "yes",
-        "yes",
-        "3",
-        "yes",
-        "2",
-        "no",
-        "1",
-    ]
+    assert parsed[1] == [str(value) for value in row.values()]
+    assert parsed[1][2] == 'Class, "7B"'
     assert pseudonym(1, "key") == pseudonym(1, "key")
     assert pseudonym(1, "key") != pseudonym(2, "key")
     assert pseudonym(1, "key") != pseudonym(1, "other key")
@@ -704,6 +732,8 @@ async def travel(harness: BotHarness, journey: Journey) -> None:
     student = harness.user(journey.telegram_id, journey.name)
     replies = await student.send(f"/start {MIXED_CODE}" if journey.cohort else "/start")
     assert_no_error(replies)
+    if journey.cohort:
+        assert_no_error(await student.press(SHARE_YES))
     for number, (title, doing) in enumerate(journey.careers):
         if number:
             await student.send("/start")
@@ -803,27 +833,30 @@ async def test_export_lists_the_careers_each_student_explored(
     assert list(rows[0]) == list(COLUMNS) and len(rows) == len(JOURNEYS)
     ids = await internal_ids(careers_harness)
     key = await stored_key(careers_harness)
-    by_student = {row["student"]: row for row in rows}
-    explored = {
-        journey.name: by_student[pseudonym(ids[journey.telegram_id], key)]["careers_explored"]
+    by_student = {row["pseudonym"]: row for row in rows}
+    titles = {profile.slug: profile.title for profile in careers_harness.content.catalog}
+    # Titles, in the catalog's order, never slugs.
+    both = "; ".join(profile.title for profile in careers_harness.content.catalog.by_area)
+    tried = {
+        journey.name: by_student[pseudonym(ids[journey.telegram_id], key)]["careers_tried"]
         for journey in JOURNEYS
     }
-    assert explored == {
-        "Ines": f"{SLUG} {SOUND}",
-        "Hal": SLUG,
-        "Gus": SOUND,
+    assert tried == {
+        "Ines": both,
+        "Hal": titles[SLUG],
+        "Gus": titles[SOUND],
         "Fay": "",
-        "Eli": f"{SLUG} {SOUND}",
-        "Dot": SLUG,
-        "Cal": SOUND,
-        "Bea": SOUND,
-        "Abe": SOUND,
+        "Eli": both,
+        "Dot": titles[SLUG],
+        "Cal": titles[SOUND],
+        "Bea": titles[SOUND],
+        "Abe": titles[SOUND],
     }
     ines = by_student[pseudonym(ids[JOURNEYS[0].telegram_id], key)]
-    assert ines["career"] == SOUND  # where she is now
+    assert ines["career"] == titles[SOUND]  # where she is now
     # The lead's export: their cohort only.
     replies = await careers_harness.user(LEAD_A, "Lea").send("/export")
     ((_, upload),) = documents(replies, careers_harness)
     lead_rows = csv_rows(upload)
     assert len(lead_rows) == 8
-    assert sorted(row["careers_explored"] for row in lead_rows).count(f"{SLUG} {SOUND}") == 2
+    assert [row["careers_tried"] for row in lead_rows].count(both) == 2

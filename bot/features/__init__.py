@@ -24,6 +24,7 @@ FEATURES = (
     "cohorts",
     "announcements",
     "leads",
+    "roster",
     "stats",
     "reasons",
     "digest",

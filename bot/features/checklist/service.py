@@ -101,6 +101,24 @@ def _share(answers: dict[str, list[Sign]]) -> float:
     return (len(answers.get("yes", [])) + 0.5 * len(answers.get("unsure", []))) / total
 
 
+def result_of(
+    profile: Profile, attempt_id: int, finished_at: datetime | None, answers: dict[int, str]
+) -> Result:
+    """The result of an attempt's answers (sign index → answer); the roster reads many."""
+    result = Result(
+        attempt_id,
+        finished_at,
+        fits={answer: [] for answer in ANSWERS},
+        misfits={answer: [] for answer in ANSWERS},
+    )
+    for sign in signs_of(profile):
+        answer = answers.get(sign.index)
+        if answer is not None:
+            bucket = result.fits if sign.kind == "fit" else result.misfits
+            bucket[answer].append(sign)
+    return result
+
+
 @dataclass(frozen=True)
 class ChecklistOverview:
     """What the checklist menu shows: an attempt to resume, and the last result."""
@@ -251,15 +269,4 @@ class ChecklistService:
         self, session: AsyncSession, attempt: ChecklistAttempt, profile: Profile
     ) -> Result:
         answers = await self._answers(session, attempt)
-        result = Result(
-            attempt.id,
-            attempt.finished_at,
-            fits={answer: [] for answer in ANSWERS},
-            misfits={answer: [] for answer in ANSWERS},
-        )
-        for sign in signs_of(profile):
-            answer = answers.get(sign.index)
-            if answer is not None:
-                bucket = result.fits if sign.kind == "fit" else result.misfits
-                bucket[answer].append(sign)
-        return result
+        return result_of(profile, attempt.id, attempt.finished_at, answers)

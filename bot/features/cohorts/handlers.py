@@ -38,6 +38,7 @@ from bot.features.cohorts.service import (
     qr_png,
 )
 from bot.features.feature import Kit, Wiring
+from bot.features.privacy.contract import CONSENT_NODE
 from bot.filters import IsStaff, PrivateChat, SlashCommand
 from bot.flow import CohortDraft, CohortFlowData, CohortRename
 from bot.services.roles import Viewer
@@ -247,7 +248,10 @@ async def switch_cohort(
     outcome, cohort = await cohorts.join(session, ui.student, callback_data.arg, confirmed=True)
     if outcome is JoinOutcome.MOVED:
         await ui.toast("cohort_moved", cohort=cohort)
-    elif outcome is not JoinOutcome.ALREADY:
+        # A new lead: asked afresh what they may see.
+        await ui.show(CONSENT_NODE)
+        return
+    if outcome is not JoinOutcome.ALREADY:
         await ui.toast("cohort_link_unknown")
     await ui.show_entry()
 

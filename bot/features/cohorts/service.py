@@ -182,6 +182,8 @@ class CohortService:
         )
         student.cohort_id = cohort.id
         student.joined_cohort_at = utcnow()
+        # Consent is given to one group's lead: a new group asks again.
+        student.shares, student.shared_at = None, None
         if cohort.career is not None and self.catalog.get(cohort.career) is not None:
             student.career = cohort.career
         await record_event(session, student, "cohort", outcome.value)

@@ -1,4 +1,5 @@
-"""The privacy feature's share of the dialog contract: /mydata and /forget."""
+"""The privacy feature's share of the dialog contract: /privacy and the consent asked on
+joining a group, /mydata and /forget."""
 
 from bot.content.catalog import Catalog
 from bot.content.models import Profile
@@ -18,10 +19,16 @@ from bot.features.privacy.service import (
     QuizAnswerRecord,
     QuizRecord,
     ReasonRecord,
+    Sharing,
     StepDoneRecord,
 )
 
 FORGET = "forget"
+# The student's yes / not now to sharing with their group's lead (arg: the group's id and
+# `yes` or `no`): SHARE on the screen after joining, then on to the menu; SHARE_CHANGE on
+# /privacy, which shows it again.
+SHARE, SHARE_CHANGE = "share", "share_change"
+CONSENT_NODE, PRIVACY_NODE = "consent", "privacy"
 
 
 def _mydata(profile: Profile) -> MyData:
@@ -69,8 +76,11 @@ def _mydata(profile: Profile) -> MyData:
 
 
 CONTRACT = Contract(
-    nodes=frozenset({"mydata", "forget"}),
-    messages=frozenset({"forgotten"}),
-    actions=frozenset({FORGET}),
-    variables={"mydata": _mydata},
+    nodes=frozenset({"mydata", "forget", CONSENT_NODE, PRIVACY_NODE}),
+    messages=frozenset({"forgotten", "sharing_yes", "sharing_no", "sharing_stale"}),
+    actions=frozenset({FORGET, SHARE, SHARE_CHANGE}),
+    variables={
+        "mydata": _mydata,
+        "sharing": lambda profile: Sharing(1, "Class 9B", True, utcnow()),
+    },
 )

@@ -34,6 +34,7 @@ from bot.db.models import (
     QuizAttempt,
     Student,
     UnansweredQuestion,
+    utcnow,
 )
 from bot.features.checklist.service import signs_of
 from bot.services.students import forget_user
@@ -58,6 +59,8 @@ MYDATA_COLUMNS: dict[str, dict[str, str]] = {
         "explored_at": SHOWN,
         "first_seen": SHOWN,
         "last_seen": SHOWN,
+        "shares": SHOWN,
+        "shared_at": SHOWN,
     },
     "events": {
         "id": INTERNAL_ID,
@@ -336,6 +339,18 @@ class MyData:
 
 
 @dataclass(frozen=True)
+class Sharing:
+    """Whether the student shares their first name and progress with their group's lead:
+    `shares` None (never asked), False ("not now") or True, about the group `cohort`
+    (None: in no group, so there is no one to share with)."""
+
+    cohort_id: int | None
+    cohort: str | None
+    shares: bool | None
+    shared_at: datetime | None
+
+
+@dataclass(frozen=True)
 class PrivacyService:
     catalog: Catalog
     # Reads the FSM data (Redis or the database) of a Telegram user's chat with the bot: a
@@ -343,6 +358,30 @@ class PrivacyService:
     pending_input: Callable[[int], Awaitable[dict[str, Any]]] | None = None
     quiz: QuizSpec | None = None
     reasons: Reasons | None = None
+
+    async def sharing(self, session: AsyncSession, student: Student) -> Sharing:
+        cohort = None
+        if student.cohort_id is not None:
+            cohort = await session.scalar(select(Cohort.name).where(Cohort.id == student.cohort_id))
+        in_group = cohort is not None
+        return Sharing(
+            student.cohort_id if in_group else None,
+            cohort,
+            student.shares if in_group else None,
+            student.shared_at if in_group else None,
+        )
+
+    async def set_sharing(
+        self, session: AsyncSession, student: Student, cohort_id: int, shares: bool
+    ) -> bool:
+        """Records the student's choice about the group `cohort_id` (the one the question
+        was about); False, changing nothing, when they are no longer in that group."""
+        if student.cohort_id is None or student.cohort_id != cohort_id:
+            return False
+        student.shares = shares
+        student.shared_at = utcnow()
+        await session.commit()
+        return True
 
     async def describe(self, session: AsyncSession, student: Student) -> MyData:
         events = await self._events(session, student)

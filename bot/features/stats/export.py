@@ -1,54 +1,61 @@
-"""/export and `careerbot export`: per-student progress as CSV, one row per student.
+"""/export and `careerbot export`: per-student progress as CSV, one row per student, as the
+roster shows them (bot/features/roster/service.py).
 
-Students appear under a pseudonym (a keyed BLAKE2 hash of their internal id, keyed with
-PSEUDONYM_KEY, or without it with a random key made once and kept in the database): the same
-student gets the same pseudonym in every export, and no name or Telegram id is written. The
-rows come from one query over grouped subqueries, never from a query per student.
+A lead's file names the students who agreed to share by first name, with their progress; any
+other student is a "Student N" row (N by join order in the cohort) with every progress column
+empty. An admin's file has everyone's progress, still "Student N" for those who did not
+agree. A row whose progress the viewer sees also carries a pseudonym (a keyed BLAKE2 hash of
+the student's internal id, keyed with PSEUDONYM_KEY, or without it with a random key made
+once and kept in the database): the same student gets the same pseudonym in every export.
+Times are ISO 8601 in UTC; careers are the catalog's titles.
 """
 
 import csv
 import hashlib
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.content.catalog import Catalog
-from bot.db.models import (
-    ChecklistAnswer,
-    ChecklistAttempt,
-    Cohort,
-    Event,
-    Project,
-    ProjectEntry,
-    ProjectStepDone,
-    Student,
-    as_utc,
-)
+from bot.db.models import as_utc
+from bot.features.roster.service import RosterEntry, RosterService
 from bot.features.stats.scope import resolve_scope
 from bot.services.roles import Viewer
 from bot.services.secrets import PSEUDONYM_KEY, stored_secret
 
 COLUMNS = (
     "student",
+    "pseudonym",
     "cohort",
-    "career",
-    "careers_explored",
+    "shares",
     "joined",
     "last_active",
-    "explored_tour",
+    "quiet",
+    "career",
+    "careers_tried",
+    "tour_sections_seen",
+    "tour_sections",
+    "checklist_signs_answered",
+    "checklist_signs",
     "checklist_finished",
-    "fit_signs_recognised",
+    "checklist_result",
     "project_started",
-    "project_steps_done",
+    "project_step",
+    "project_step_title",
+    "project_steps",
     "project_finished",
     "iterations",
+    "last_note",
 )
+# A student whose name the viewer may not see: N by join order in their cohort.
+UNNAMED = "Student {number}"
+# Between career titles in one cell (titles may hold commas, never this).
+TITLES_SEPARATOR = "; "
 PSEUDONYM_BYTES = 8
 YES, NO = "yes", "no"
 # What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection"): = + - @, tab
@@ -75,19 +82,30 @@ CSV_ENCODING = "utf-8-sig"
 
 @dataclass(frozen=True)
 class ExportRow:
+    """One student's row: every cell as written (empty where the viewer may not see it)."""
+
     student: str
-    cohort: str
-    career: str
-    careers_explored: str  # every career the student explored: slugs, sorted, space-separated
-    joined: str
-    last_active: str
-    explored_tour: str
-    checklist_finished: str
-    fit_signs_recognised: str
-    project_started: str
-    project_steps_done: int
-    project_finished: str
-    iterations: int
+    pseudonym: str = ""
+    cohort: str = ""
+    shares: str = ""
+    joined: str = ""
+    last_active: str = ""
+    quiet: str = ""
+    career: str = ""
+    careers_tried: str = ""
+    tour_sections_seen: int | str = ""
+    tour_sections: int | str = ""
+    checklist_signs_answered: int | str = ""
+    checklist_signs: int | str = ""
+    checklist_finished: str = ""
+    checklist_result: str = ""
+    project_started: str = ""
+    project_step: int | str = ""
+    project_step_title: str = ""
+    project_steps: int | str = ""
+    project_finished: str = ""
+    iterations: int | str = ""
+    last_note: str = ""
 
     def values(self) -> list[Any]:
         return [getattr(self, column) for column in COLUMNS]
@@ -134,12 +152,48 @@ class Export:
         return self.csv().encode(CSV_ENCODING)
 
 
-def _day(moment: datetime | None) -> str:
-    return as_utc(moment).date().isoformat() if moment is not None else ""
+def _moment(moment: datetime | None) -> str:
+    """ISO 8601 in UTC, to the second: 2026-12-02T09:30:00Z."""
+    if moment is None:
+        return ""
+    return as_utc(moment).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _flag(value: Any) -> str:
     return YES if value else NO
+
+
+def export_row(entry: RosterEntry, key: str) -> ExportRow:
+    """The row of a roster entry: name and progress as far as the viewer may see them."""
+    student = entry.name or UNNAMED.format(number=entry.number)
+    progress = entry.progress
+    if progress is None:
+        return ExportRow(student=student, cohort=entry.cohort, shares=_flag(entry.shares))
+    checklist, project = progress.checklist, progress.project
+    return ExportRow(
+        student=student,
+        pseudonym=pseudonym(entry.student_id, key),
+        cohort=entry.cohort,
+        shares=_flag(entry.shares),
+        joined=_moment(progress.joined),
+        last_active=_moment(progress.last_active),
+        quiet=_flag(progress.quiet),
+        career=progress.career or "",
+        careers_tried=TITLES_SEPARATOR.join(progress.careers),
+        tour_sections_seen=progress.sections if progress.career else "",
+        tour_sections=progress.sections_total if progress.career else "",
+        checklist_signs_answered="" if checklist is None else (checklist.answered or ""),
+        checklist_signs="" if checklist is None else checklist.signs,
+        checklist_finished=_flag(checklist and checklist.finished),
+        checklist_result=(checklist.leaning or "") if checklist else "",
+        project_started=_flag(project),
+        project_step="" if project is None or project.finished else project.step,
+        project_step_title=(project.step_title or "") if project else "",
+        project_steps="" if project is None else project.steps,
+        project_finished=_flag(project and project.finished),
+        iterations="" if project is None else project.iterations,
+        last_note=_moment(project.last_note) if project else "",
+    )
 
 
 @dataclass(frozen=True)
@@ -154,22 +208,6 @@ class ExportService:
         session's transaction (a writable session: the caller commits)."""
         return self.pseudonym_key or await stored_secret(session, PSEUDONYM_KEY)
 
-    def _fit_signs(self) -> ColumnElement[Any]:
-        """How many fit signs the attempt's career has: answers below it are fit signs."""
-        counts = {profile.slug: len(profile.checklist.fits) for profile in self.catalog}
-        if not counts:
-            return literal(0)
-        return case(counts, value=ChecklistAttempt.career, else_=0)
-
-    def _repeatable(self) -> ColumnElement[bool]:
-        """Entries logged at repeatable steps are iterations (other entries are notes)."""
-        conditions = [
-            and_(Project.career == profile.slug, ProjectEntry.step_id.in_(steps))
-            for profile in self.catalog
-            if (steps := [step.id for step in profile.project.steps if step.repeatable])
-        ]
-        return or_(*conditions) if conditions else false()
-
     async def export(
         self, session: AsyncSession, viewer: Viewer, cohort_id: int | None, key: str
     ) -> Export | None:
@@ -178,125 +216,6 @@ class ExportService:
         scope = await resolve_scope(session, viewer, cohort_id, self.admin_ids)
         if scope is None:
             return None
-        finished = (
-            select(
-                ChecklistAttempt.student_id.label("student_id"),
-                func.max(ChecklistAttempt.id).label("latest"),
-            )
-            .where(ChecklistAttempt.finished_at.is_not(None))
-            .group_by(ChecklistAttempt.student_id)
-            .subquery()
-        )
-        fit_yes = (
-            select(
-                ChecklistAnswer.attempt_id.label("attempt_id"),
-                func.count().label("yes"),
-            )
-            .join(ChecklistAttempt, ChecklistAttempt.id == ChecklistAnswer.attempt_id)
-            .where(
-                ChecklistAnswer.attempt_id.in_(select(finished.c.latest)),
-                ChecklistAnswer.answer == "yes",
-                ChecklistAnswer.sign_index < self._fit_signs(),
-            )
-            .group_by(ChecklistAnswer.attempt_id)
-            .subquery()
-        )
-        projects = (
-            select(
-                Project.student_id.label("student_id"),
-                func.max(case((Project.finished_at.is_not(None), 1), else_=0)).label("finished"),
-            )
-            .group_by(Project.student_id)
-            .subquery()
-        )
-        steps = (
-            select(Project.student_id.label("student_id"), func.count().label("done"))
-            .join(ProjectStepDone, ProjectStepDone.project_id == Project.id)
-            .group_by(Project.student_id)
-            .subquery()
-        )
-        iterations = (
-            select(Project.student_id.label("student_id"), func.count().label("logged"))
-            .join(ProjectEntry, ProjectEntry.project_id == Project.id)
-            .where(self._repeatable())
-            .group_by(Project.student_id)
-            .subquery()
-        )
-        # As /stats counts them: any event of the career, or the student's current career.
-        touched = union(
-            select(Event.student_id.label("student_id"), Event.career.label("career")).where(
-                Event.career.is_not(None), scope.rows_of(Event.student_id)
-            ),
-            select(Student.id, Student.career).where(
-                Student.career.is_not(None), *scope.students()
-            ),
-        ).subquery()
-        explored = (
-            select(
-                touched.c.student_id,
-                func.aggregate_strings(touched.c.career, " ").label("careers"),
-            )
-            .group_by(touched.c.student_id)
-            .subquery()
-        )
-        query = (
-            select(
-                Student.id,
-                Cohort.name,
-                Student.career,
-                explored.c.careers,
-                Student.first_seen,
-                Student.last_seen,
-                Student.explored_at,
-                finished.c.latest,
-                fit_yes.c.yes,
-                projects.c.student_id,
-                func.coalesce(steps.c.done, 0),
-                projects.c.finished,
-                func.coalesce(iterations.c.logged, 0),
-            )
-            .outerjoin(Cohort, Cohort.id == Student.cohort_id)
-            .outerjoin(explored, explored.c.student_id == Student.id)
-            .outerjoin(finished, finished.c.student_id == Student.id)
-            .outerjoin(fit_yes, fit_yes.c.attempt_id == finished.c.latest)
-            .outerjoin(projects, projects.c.student_id == Student.id)
-            .outerjoin(steps, steps.c.student_id == Student.id)
-            .outerjoin(iterations, iterations.c.student_id == Student.id)
-            .where(*scope.students())
-            .order_by(Cohort.name, Student.first_seen, Student.id)
-        )
-        result = await session.execute(query)
-        return Export([self._row(row, key) for row in result.all()])
-
-    def _row(self, row: Sequence[Any], key: str) -> ExportRow:
-        (
-            student_id,
-            cohort,
-            career,
-            careers,
-            first_seen,
-            last_seen,
-            explored_at,
-            latest,
-            fit_yes,
-            project,
-            steps_done,
-            project_finished,
-            iterations,
-        ) = row
-        return ExportRow(
-            student=pseudonym(student_id, key),
-            cohort=cohort or "",
-            career=career or "",
-            # The database joins them in no set order.
-            careers_explored=" ".join(sorted((careers or "").split())),
-            joined=_day(first_seen),
-            last_active=_day(last_seen),
-            explored_tour=_flag(explored_at),
-            checklist_finished=_flag(latest),
-            fit_signs_recognised="" if latest is None else str(fit_yes or 0),
-            project_started=_flag(project),
-            project_steps_done=int(steps_done),
-            project_finished=_flag(project_finished),
-            iterations=int(iterations),
-        )
+        roster = RosterService(self.catalog, self.admin_ids)
+        entries = await roster.everyone(session, scope)
+        return Export([export_row(entry, key) for entry in entries])

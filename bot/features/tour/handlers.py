@@ -1,5 +1,5 @@
 """Moving through the dialog tree: /start (with or without an invite link), /menu, /help,
-/privacy, buttons that open a node, and picking a career."""
+buttons that open a node, and picking a career."""
 
 import re
 
@@ -14,6 +14,7 @@ from bot.engine.callbacks import ActionCallback, NodeCallback
 from bot.features.cohorts.contract import SWITCH_NODE
 from bot.features.cohorts.service import CohortService, JoinOutcome
 from bot.features.feature import Kit, Wiring
+from bot.features.privacy.contract import CONSENT_NODE
 from bot.features.tour.compare import compare
 from bot.features.tour.contract import CHOOSE_CAREER, COMPARE, OPEN
 from bot.features.tour.service import TourService
@@ -43,13 +44,13 @@ async def start(
     student = ui.student
     returning = student.node is not None
     payload = (command.args or "").strip()
-    note, cohort, offer = None, None, None
+    note, cohort, offer, joined = None, None, None, False
     if DEEP_LINK_PAYLOAD.match(payload):
         student.start_payload = payload
         outcome, cohort = await cohorts.join(session, student, payload)
         note = JOIN_NOTES.get(outcome)
         if outcome in {JoinOutcome.JOINED, JoinOutcome.MOVED}:
-            returning = False
+            returning, joined = False, True
         if outcome is JoinOutcome.SWITCH and cohort is not None:
             offer = await cohorts.switch_offer(session, student, cohort)
     elif payload:
@@ -59,6 +60,9 @@ async def start(
     node = student.node if returning and student.node and tour.knows(student.node) else None
     if offer is not None:
         screen = await tour.show(session, student, SWITCH_NODE, switch=offer)
+    elif joined:
+        # Asked first: whether their lead may see their first name and progress.
+        screen = await tour.show(session, student, CONSENT_NODE)
     else:
         screen = await tour.show(session, student, node or tour.entry_node(student), visit=ARRIVAL)
     await ui.say("welcome_back" if returning else "welcome")
@@ -75,7 +79,7 @@ async def menu(message: Message, session: AsyncSession, student: Student, ui: Ui
 async def info_page(
     message: Message, command: CommandObject, session: AsyncSession, student: Student, ui: Ui
 ) -> None:
-    """Help and privacy are dialog nodes named like their command."""
+    """Help is a dialog node named like its command."""
     await record_event(session, student, "command", command.command, commit=False)
     await ui.show(command.command)
 
@@ -132,7 +136,7 @@ def create_router() -> Router:
     router.callback_query.filter(PrivateChat())
     router.message.register(start, CommandStart())
     router.message.register(menu, Command("menu"))
-    router.message.register(info_page, Command("help", "privacy"))
+    router.message.register(info_page, Command("help"))
     router.callback_query.register(open_node, NodeCallback.filter())
     router.callback_query.register(open_node, ActionCallback.filter(F.name == OPEN))
     router.callback_query.register(choose_career, ActionCallback.filter(F.name == CHOOSE_CAREER))

@@ -1,0 +1,80 @@
+"""The roster: a cohort's students page by page, from the cohort screen (leads and admins).
+
+The button's arg names the cohort and the page; the cohort is looked up through the viewer
+(CohortService.get), so a lead never reaches another lead's cohort, even with a forged
+button.
+"""
+
+import re
+
+from aiogram import F, Router
+from aiogram.filters import Filter
+from aiogram.types import CallbackQuery
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Cohort
+from bot.engine.callbacks import ActionCallback
+from bot.features.cohorts.service import CohortService
+from bot.features.feature import Kit, Wiring
+from bot.features.roster.contract import ROSTER
+from bot.features.roster.service import RosterService
+from bot.filters import IsStaff, PrivateChat
+from bot.services.roles import Viewer
+from bot.ui import Ui
+
+ARG = re.compile(r"([1-9][0-9]{0,8})\.([1-9][0-9]{0,5})")
+
+
+class RosterArg(Filter):
+    """Passes a roster button naming a cohort the viewer may see, handing the handler the
+    `cohort` and the `page` asked for."""
+
+    async def __call__(
+        self,
+        callback: CallbackQuery,
+        callback_data: ActionCallback,
+        session: AsyncSession,
+        viewer: Viewer,
+        cohorts: CohortService,
+    ) -> bool | dict[str, object]:
+        found = ARG.fullmatch(callback_data.arg)
+        if found is None:
+            return False
+        cohort = await cohorts.get(session, viewer, int(found.group(1)))
+        return False if cohort is None else {"cohort": cohort, "page": int(found.group(2))}
+
+
+async def show_roster(
+    callback: CallbackQuery,
+    cohort: Cohort,
+    page: int,
+    viewer: Viewer,
+    ui: Ui,
+    roster: RosterService,
+) -> None:
+    found = await roster.page(ui.session, viewer, cohort, page)
+    if found is None:
+        # Students left since the page was drawn (or the number is made up): the first.
+        await ui.toast("roster_page_gone")
+        found = await roster.page(ui.session, viewer, cohort, 1)
+        assert found is not None
+    await ui.render("roster", roster=found)
+
+
+async def refuse(callback: CallbackQuery, viewer: Viewer, ui: Ui, cohorts: CohortService) -> None:
+    """Not a cohort of the viewer's, or a made-up arg: said so, and their cohort list."""
+    await ui.toast("roster_refused")
+    await ui.render("cohorts", cohorts=await cohorts.visible(ui.session, viewer))
+
+
+def setup(kit: Kit) -> Wiring:
+    return Wiring(services={"roster": RosterService(kit.content.catalog, kit.settings.admin_ids)})
+
+
+def create_router() -> Router:
+    router = Router(name="roster")
+    router.callback_query.filter(PrivateChat())
+    button = ActionCallback.filter(F.name == ROSTER)
+    router.callback_query.register(show_roster, button, IsStaff(), RosterArg())
+    router.callback_query.register(refuse, button, IsStaff())
+    return router
