@@ -26,6 +26,7 @@ FEATURES = (
     "leads",
     "stats",
     "reasons",
+    "unanswered",
     "questions",
 )
 
