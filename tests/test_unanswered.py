@@ -238,14 +238,17 @@ async def test_the_admins_top_texts_in_stats_are_masked(harness: BotHarness) -> 
 async def test_hostile_text_is_escaped_masked_and_split(harness: BotHarness) -> None:
     lee = await as_lead(harness, LEAD_A, "Lee")
     alpha = await class_of(harness, lee, "Alpha", [2001])
+    # As long as a stored question may be (300 characters), a page full of them.
     hostile = (
         '</b><a href="tg://x">x</a>&amp;{{ 7*7 }}{% if 1 %}\x01 call 555-123-4567 '
-        + "1-" * 3000
+        + "1-" * 60
         + "Zoe@x.io "
-        + "blah " * 800
-    )
-    await ask(harness, 2001, hostile)
-    await ask(harness, 2001, "I'm Zoe " * 40)
+        + "blah " * 60
+    )[:300]
+    assert "Zoe@x.io" in hostile
+    for _ in range(PAGE_SIZE - 1):
+        await ask(harness, 2001, hostile)
+    await ask(harness, 2001, ("I'm Zoe " * 40)[:300])
     await open_unanswered(lee, alpha.name)
     everything = all_text_to(harness, LEAD_A)
     shown = plain(everything)
