@@ -28,6 +28,7 @@ FEATURES = (
     "stats",
     "reasons",
     "digest",
+    "unanswered",
     "questions",
 )
 

@@ -50,6 +50,7 @@ from bot.features.stats.report import (
 )
 from bot.features.stats.scope import Scope, resolve_scope
 from bot.features.tour.nodes import ENTRY_NODES
+from bot.services.masking import mask
 from bot.services.roles import Viewer
 
 CHART_DAYS = 30  # the daily-active chart covers the period, at most this many days
@@ -430,7 +431,8 @@ class StatsService:
     async def _unanswered_top(
         self, session: AsyncSession, scope: Scope, since: datetime | None
     ) -> list[Ranked]:
-        """The most frequent texts (case aside); only admins see what students typed."""
+        """The most frequent texts (case aside), personal details masked; only admins see
+        what students typed."""
         key = func.lower(UnansweredQuestion.text)
         total = func.count().label("total")
         query = (
@@ -441,7 +443,7 @@ class StatsService:
             .limit(TOP)
         )
         rows = await session.execute(query)
-        return [Ranked(text, Count(int(value))) for text, value in rows.all()]
+        return [Ranked(mask(text), Count(int(value))) for text, value in rows.all()]
 
     async def _daily(
         self, session: AsyncSession, scope: Scope, now: datetime, days: int | None, shown: Shown

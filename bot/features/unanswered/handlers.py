@@ -1,0 +1,70 @@
+"""The unanswered questions screen for leads and admins, from a cohort's screen or /stats.
+
+Every handler sits behind IsStaff; the page is looked up through the viewer, so a lead never
+reaches another lead's cohort, even with a forged button: that gets a clear refusal and the
+lead's own cohort list. Students fall through to the fallback ("menu changed").
+"""
+
+import re
+
+from aiogram import F, Router
+from aiogram.filters import Filter
+from aiogram.types import CallbackQuery
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.engine.callbacks import ActionCallback
+from bot.features.cohorts.handlers import list_cohorts
+from bot.features.cohorts.service import CohortService
+from bot.features.feature import Kit, Wiring
+from bot.features.unanswered.contract import REFUSED, UNANSWERED
+from bot.features.unanswered.service import EVERYONE, UnansweredPage, UnansweredService
+from bot.filters import IsStaff, PrivateChat
+from bot.services.roles import Viewer
+from bot.ui import Ui
+
+ARG = re.compile(rf"(?P<scope>{EVERYONE}|[1-9][0-9]{{0,8}})(?:\.(?P<page>[1-9][0-9]{{0,3}}))?")
+
+
+class ViewersPage(Filter):
+    """Passes a button whose arg names a page the viewer may see, handing the handler that
+    `listing`."""
+
+    async def __call__(
+        self,
+        callback: CallbackQuery,
+        callback_data: ActionCallback,
+        session: AsyncSession,
+        viewer: Viewer,
+        unanswered: UnansweredService,
+    ) -> bool | dict[str, UnansweredPage]:
+        found = ARG.fullmatch(callback_data.arg)
+        if found is None:
+            return False
+        scope, page = found.group("scope"), int(found.group("page") or 1)
+        cohort_id = None if scope == EVERYONE else int(scope)
+        listing = await unanswered.page(session, viewer, cohort_id, page)
+        return False if listing is None else {"listing": listing}
+
+
+async def show_page(callback: CallbackQuery, listing: UnansweredPage, ui: Ui) -> None:
+    await ui.render(UNANSWERED, unanswered=listing)
+
+
+async def refuse(callback: CallbackQuery, viewer: Viewer, ui: Ui, cohorts: CohortService) -> None:
+    """Another lead's cohort, one gone, or a forged arg: said plainly, then the lead's own
+    cohorts."""
+    await ui.toast(REFUSED)
+    await list_cohorts(callback, viewer, ui, cohorts)
+
+
+def setup(kit: Kit) -> Wiring:
+    return Wiring(services={"unanswered": UnansweredService(kit.settings.admin_ids)})
+
+
+def create_router() -> Router:
+    router = Router(name="unanswered")
+    router.callback_query.filter(PrivateChat())
+    staff, button = IsStaff(), ActionCallback.filter(F.name == UNANSWERED)
+    router.callback_query.register(show_page, button, staff, ViewersPage())
+    router.callback_query.register(refuse, button, staff)
+    return router
