@@ -319,14 +319,17 @@ async def test_the_digest_names_only_students_who_share(
     await set_students(
         harness, list(quiet), last_seen=away, joined_cohort_at=away, explored_at=away
     )
-    hugo = await student_id(harness, 2101)
+    ben, hugo = await student_id(harness, 2002), await student_id(harness, 2101)
     questions = [
-        "Can Ana call me at +49 170 1234567 or mail hugo@example.com?",
+        "Can Ana call me at +49 170 1234567 or mail ben@example.com?",
         "<b>what</b> & why?",
     ]
+    unshared = "Does a producer work nights?"
     await add_rows(
         harness,
-        *(UnansweredQuestion(student_id=hugo, text=text, created_at=now) for text in questions),
+        *(UnansweredQuestion(student_id=ben, text=text, created_at=now) for text in questions),
+        # A question of a student who doesn't share stays out, as on the unanswered screen.
+        UnansweredQuestion(student_id=hugo, text=unshared, created_at=now),
     )
     start = len(harness.telegram.calls)
     assert (await send_due(harness, monday()))[0] == 2
@@ -354,7 +357,8 @@ async def test_the_digest_names_only_students_who_share(
     names = list(everyone.values())
     for question in questions:
         assert f"• {mask(question, names)}" in shown
-    assert "1234567" not in text and "hugo@example.com" not in text
+    assert "1234567" not in text and "ben@example.com" not in text
+    assert unshared not in text
     assert "&lt;b&gt;what&lt;/b&gt; &amp; why?" in markup
     # A cohort where nothing happened says so in one line.
     calm = shown.index("Class 9A · 0 students")
@@ -366,6 +370,7 @@ async def test_many_questions_are_cut_short(harness: BotHarness) -> None:
     lead = await lead_with_digest(harness, LEAD_A, "Lee")
     cohort = await create_cohort(harness, lead, "Class 9B")
     await join(harness, cohort.code, 2001, "Ana")
+    await set_students(harness, [2001], shares=True)
     ana = await student_id(harness, 2001)
     huge = "why " * 70
     await add_rows(

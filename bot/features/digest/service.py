@@ -5,7 +5,8 @@ Per cohort: who joined, who was active, who finished the checklist, started or f
 project, who went quiet, and the new unanswered questions. Students who agreed to share
 (`shares` is true) are named by first name; the others are never named, only counted, and a
 count of them from 1 to 4 shows as "<5" (`count_for`, the stats' rule) except for how many
-joined: membership is not hidden from the lead who runs the cohort. Question texts are masked
+joined: membership is not hidden from the lead who runs the cohort. Questions are those of
+students who share (all students for an admin), as on the unanswered screen; texts are masked
 (`mask`) and never say who asked.
 
 Sending, by the background jobs: a lead's digest is claimed (`digest_sent_at` set) before it
@@ -217,10 +218,12 @@ class DigestService:
             ),
             ~students_of(Project, Project.finished_at.is_not(None)),
         )
+        # As on the unanswered screen: a lead reads only the questions of students who share.
+        askers = [] if exact else [Student.shares.is_(True)]
         questions = await session.execute(
             select(Student.cohort_id, UnansweredQuestion.text)
             .join(Student, Student.id == UnansweredQuestion.student_id)
-            .where(*mine, UnansweredQuestion.created_at >= start)
+            .where(*mine, *askers, UnansweredQuestion.created_at >= start)
             .order_by(UnansweredQuestion.created_at, UnansweredQuestion.id)
         )
         # Any student's name in a question is masked, whoever asked it.
