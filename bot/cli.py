@@ -243,12 +243,17 @@ def cmd_lead(settings: Settings, args: argparse.Namespace) -> None:
     """Grants, revokes and lists program leads, as an admin does with /addlead in the bot."""
 
     async def work(session: AsyncSession) -> str:
+        # No bot here: the running bot sets the lead's command menu at its next start
+        # (bot/features/leads/menus.py); /addlead and /removelead in the bot do it at once.
+        menu = "their command menu follows when the bot next starts"
         if args.lead_command == "add":
             added = await grant_lead(session, args.telegram_id, args.name, None)
-            return f"{args.telegram_id} is {'now' if added else 'already'} a program lead"
+            said = f"{args.telegram_id} is {'now' if added else 'already'} a program lead"
+            return f"{said}; {menu}" if added else said
         if args.lead_command == "remove":
             removed = await revoke_lead(session, args.telegram_id)
-            return f"{args.telegram_id} {'is no longer' if removed else 'was not'} a program lead"
+            said = f"{args.telegram_id} {'is no longer' if removed else 'was not'} a program lead"
+            return f"{said}; {menu}" if removed else said
         leads = await list_leads(session)
         return "\n".join(f"{lead.telegram_id}\t{lead.name}" for lead in leads) or "no leads"
 
