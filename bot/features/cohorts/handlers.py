@@ -45,6 +45,8 @@ from bot.ui import Ui
 
 NO_CAREER = "-"
 ROW_ID = re.compile(r"[1-9][0-9]{0,8}")
+# A paged screen of one cohort: `<cohort id>` or `<cohort id>.<page>`.
+PAGED_ROW_ID = re.compile(r"([1-9][0-9]{0,8})(?:\.([1-9][0-9]{0,3}))?")
 QR_FILE = "invite-qr.png"
 
 Draft = TypeVar("Draft", bound=CohortFlowData)
@@ -67,7 +69,11 @@ async def _view(
 
 class ViewersCohort(Filter):
     """Passes a button whose arg is the id of a cohort the viewer may see, handing the
-    handler that `cohort` (a CohortView, as the screens show it)."""
+    handler that `cohort` (a CohortView, as the screens show it). `paged`: the arg may add
+    `.<page>`, handed as `page` (1 without)."""
+
+    def __init__(self, *, paged: bool = False) -> None:
+        self.paged = paged
 
     async def __call__(
         self,
@@ -77,10 +83,16 @@ class ViewersCohort(Filter):
         bot: Bot,
         viewer: Viewer,
         cohorts: CohortService,
-    ) -> bool | dict[str, CohortView]:
-        cohort_id = int(callback_data.arg) if ROW_ID.fullmatch(callback_data.arg) else 0
+    ) -> bool | dict[str, Any]:
+        if self.paged:
+            found = PAGED_ROW_ID.fullmatch(callback_data.arg)
+            cohort_id, page = (int(found[1]), int(found[2] or 1)) if found else (0, 0)
+        else:
+            cohort_id = int(callback_data.arg) if ROW_ID.fullmatch(callback_data.arg) else 0
         view = await _view(session, bot, viewer, cohorts, cohort_id)
-        return False if view is None else {"cohort": view}
+        if view is None:
+            return False
+        return {"cohort": view, "page": page} if self.paged else {"cohort": view}
 
 
 @dataclass(frozen=True)
