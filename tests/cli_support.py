@@ -23,7 +23,8 @@ CAREERBOT = Path(sys.executable).with_name("careerbot")
 
 # Where the content lives is the one setting a test run may choose (as the in-process tests
 # do through Settings); every other setting a test passes explicitly.
-PASSED_THROUGH = ("CONTENT_DIR", "DIALOGS_DIR")
+# PYTHONPATH: a checkout other than the installed one (a worktree) runs its own `bot`.
+PASSED_THROUGH = ("CONTENT_DIR", "DIALOGS_DIR", "PYTHONPATH")
 
 # Until a process is ready (or a one-shot command has answered), and for each later step.
 READY_SECONDS = 300.0
