@@ -22,6 +22,9 @@ from bot.engine.dialogs import Dialogs
 from bot.services.roles import Role
 
 logger = logging.getLogger(__name__)
+# A menu is not worth holding up an admin's command or the bot's start for long: Telegram
+# answers these in well under a second when it is there at all.
+MENU_TIMEOUT_SECONDS = 10
 
 
 class Unreachable(Exception):
@@ -57,9 +60,12 @@ class CommandMenus:
         scope = BotCommandScopeChat(chat_id=telegram_id)
         try:
             if role is Role.STUDENT:
-                await bot.delete_my_commands(scope=scope)
+                await bot.delete_my_commands(scope=scope, request_timeout=MENU_TIMEOUT_SECONDS)
             else:
-                await bot.set_my_commands(self.commands(role), scope=scope)
+                commands = self.commands(role)
+                await bot.set_my_commands(
+                    commands, scope=scope, request_timeout=MENU_TIMEOUT_SECONDS
+                )
         except (TelegramNetworkError, TelegramServerError) as exc:
             logger.warning("command menu of %s not set: %s", telegram_id, exc.message)
             raise Unreachable from exc
