@@ -37,6 +37,7 @@ from bot.middlewares import (
 )
 from bot.outage import retry_through_outage
 from bot.safe_text import safe_json_loads
+from bot.services.roles import Role
 from bot.telegram_client import JsonAiohttpSession, call_at_start
 
 logger = logging.getLogger(__name__)
@@ -135,5 +136,9 @@ async def freeze_startup_objects() -> None:
 
 
 async def _register_commands(bot: Bot, dialogs: Dialogs, settings: Settings) -> None:
-    commands = [BotCommand(command=c.command, description=c.description) for c in dialogs.commands]
+    """Everyone's menu: the students' commands. Staff get theirs per chat (bot/features/leads)."""
+    commands = [
+        BotCommand(command=c.command, description=c.description)
+        for c in dialogs.commands_for(Role.STUDENT)
+    ]
     await call_at_start("setMyCommands", lambda: bot.set_my_commands(commands), settings)

@@ -19,7 +19,9 @@ from bot.content.check import DEFAULT_STALE_MONTHS
 from bot.content.yaml_source import SourceErrors
 from bot.db.engine import Database
 from bot.db.migrate import upgrade, upgrade_async
+from bot.db.models import Cohort
 from bot.failures import Failure, Stopped, database_errors, until_stopped
+from bot.features.cohorts.service import hand_cohort, staff_member
 from bot.features.leads.service import grant_lead, list_leads, revoke_lead
 from bot.features.stats.export import Export, ExportService, configured_key
 from bot.features.stats.queries import StatsService
@@ -239,16 +241,43 @@ async def _with_session(settings: Settings, work: Callable[[AsyncSession], Await
         await database.close()
 
 
+def cmd_cohort(settings: Settings, args: argparse.Namespace) -> None:
+    """Hands a cohort to another lead, as an admin does with 🔁 on the cohort's screen."""
+
+    async def work(session: AsyncSession) -> str:
+        cohort = await session.get(Cohort, args.cohort_id)
+        if cohort is None:
+            raise CommandFailed(f"cohort {args.cohort_id}: no such cohort")
+        lead = await staff_member(session, args.telegram_id)
+        if lead is None:
+            raise CommandFailed(
+                f"{args.telegram_id} is not a program lead: add them with `careerbot lead add`"
+            )
+        former = await hand_cohort(session, cohort, lead)
+        # No bot here to tell them: the leads find it in /cohorts.
+        return (
+            f"cohort {cohort.id} ({cohort.name}) is now led by {lead.name} "
+            f"({lead.telegram_id}); before: {former}. Neither lead is told by message."
+        )
+
+    print(asyncio.run(_with_session(settings, work)))
+
+
 def cmd_lead(settings: Settings, args: argparse.Namespace) -> None:
     """Grants, revokes and lists program leads, as an admin does with /addlead in the bot."""
 
     async def work(session: AsyncSession) -> str:
+        # No bot here: the running bot sets the lead's command menu at its next start
+        # (bot/features/leads/menus.py); /addlead and /removelead in the bot do it at once.
+        menu = "their command menu follows when the bot next starts"
         if args.lead_command == "add":
             added = await grant_lead(session, args.telegram_id, args.name, None)
-            return f"{args.telegram_id} is {'now' if added else 'already'} a program lead"
+            said = f"{args.telegram_id} is {'now' if added else 'already'} a program lead"
+            return f"{said}; {menu}" if added else said
         if args.lead_command == "remove":
             removed = await revoke_lead(session, args.telegram_id)
-            return f"{args.telegram_id} {'is no longer' if removed else 'was not'} a program lead"
+            said = f"{args.telegram_id} {'is no longer' if removed else 'was not'} a program lead"
+            return f"{said}; {menu}" if removed else said
         leads = await list_leads(session)
         return "\n".join(f"{lead.telegram_id}\t{lead.name}" for lead in leads) or "no leads"
 
@@ -319,6 +348,13 @@ def telegram_id(text: str) -> int:
     return int(text)
 
 
+def cohort_id(text: str) -> int:
+    """A cohort's id as /cohorts shows it to admins: a positive whole number (an int4)."""
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**31:
+        raise argparse.ArgumentTypeError(f"not a cohort id: {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="careerbot", description=__doc__)
     parser.set_defaults(handler=cmd_default)
@@ -372,6 +408,15 @@ def build_parser() -> argparse.ArgumentParser:
     lead_remove.add_argument("telegram_id", type=telegram_id)
     lead_commands.add_parser("list", help="list the program leads")
     lead.set_defaults(handler=cmd_lead)
+
+    cohort = commands.add_parser("cohort", help="hand a cohort to another lead")
+    cohort_commands = cohort.add_subparsers(
+        title="cohort commands", dest="cohort_command", required=True
+    )
+    cohort_hand = cohort_commands.add_parser("hand", help="make a program lead the cohort's lead")
+    cohort_hand.add_argument("cohort_id", type=cohort_id, metavar="ID")
+    cohort_hand.add_argument("telegram_id", type=telegram_id, metavar="LEAD_TELEGRAM_ID")
+    cohort.set_defaults(handler=cmd_cohort)
 
     stats = commands.add_parser("stats", help="print the usage stats (as an admin sees them)")
     stats.add_argument("--cohort", type=int, metavar="ID", help="one cohort only")

@@ -632,6 +632,8 @@ STAFF_BUTTONS = [
     "a:cohort_qr:{id}",
     "a:cohort_rename:{id}",
     "a:announce:{id}",
+    "a:announce_history:{id}",
+    "a:announce_history:{id}.2",
     "a:cohorts:",
     "a:cohort_new:",
     "a:cohort_create:-",

@@ -297,13 +297,24 @@ async def test_two_students_keep_their_own_place(harness: BotHarness) -> None:
 
 
 async def test_bot_commands_are_registered_at_startup(harness: BotHarness) -> None:
-    calls = [call for call in harness.telegram.calls if call.method == "setMyCommands"]
+    calls = [
+        call
+        for call in harness.telegram.calls
+        if call.method == "setMyCommands" and "scope" not in call.params
+    ]
     assert len(calls) == 1
     registered = [
         {"command": c["command"], "description": c["description"]}
         for c in calls[0].params["commands"]
     ]
-    assert registered == DIALOGS.commands
+    # Everyone's menu: the commands without `roles` (staff get theirs per chat).
+    everyone = [
+        {"command": c["command"], "description": c["description"]}
+        for c in DIALOGS.commands
+        if not c.get("roles")
+    ]
+    assert registered == everyone
+    assert "scope" not in calls[0].params or calls[0].params["scope"]["type"] == "default"
     assert {c["command"] for c in registered} >= {"start", "menu", "help", "privacy"}
 
 

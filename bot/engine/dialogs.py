@@ -85,6 +85,10 @@ class Dialogs:
         self._expressions = {}
         self._uses_profile = {}
 
+    def commands_for(self, role: str) -> list[Command]:
+        """The command menu of a role: the commands without `roles`, and those naming it."""
+        return [command for command in self.commands if role in command.seen_by()]
+
     def template(self, source: str, *, html: bool = True) -> Template:
         key = (source, html)
         if key not in self._templates:

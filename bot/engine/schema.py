@@ -94,6 +94,12 @@ class Node(Strict):
 class Command(Strict):
     command: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")]
     description: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    # Empty: everyone's menu. Otherwise only these roles get it in their menu (a per-chat
+    # command scope for each lead and admin).
+    roles: list[RoleName] = []
+
+    def seen_by(self) -> frozenset[str]:
+        return frozenset(self.roles) if self.roles else ALL_ROLES
 
 
 class DialogFile(Strict):

@@ -13,6 +13,8 @@ from typing import Any
 
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "careerbot", "username": "careerbot_bot"}
 SENDING_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
+# Calls about one chat's command menu: told to fail like a send to that chat.
+SCOPED_METHODS = frozenset({"setMyCommands", "deleteMyCommands"})
 # Update ids of every stand-in of the process, counted from the time the process started (in
 # microseconds): the bot handles an update_id once, so `careerbot chat` run again on the same
 # database, or two stand-ins of one test run, must never reuse one.
@@ -93,7 +95,9 @@ class FakeTelegram:
         """Answers one Bot API call as Telegram would, as a decoded JSON body plus status."""
         self.calls.append(Call(method, params, files, file_names or {}))
         chat_id = params.get("chat_id")
-        if method in SENDING_METHODS and isinstance(chat_id, int):
+        if method in SCOPED_METHODS:
+            chat_id = (params.get("scope") or {}).get("chat_id")
+        if (method in SENDING_METHODS or method in SCOPED_METHODS) and isinstance(chat_id, int):
             failure = self._take_failure(chat_id)
             if failure is not None:
                 return _error(failure.status, failure.description, failure.retry_after)

@@ -23,6 +23,8 @@ from bot.features.announcements.contract import (
     ANNOUNCE_SEND,
     BUTTON_PROMPT,
     CONFIRM,
+    HISTORY,
+    HISTORY_ACTION,
     PROGRESS,
     PROMPT,
 )
@@ -114,6 +116,17 @@ async def send(
     jobs.wake()
 
 
+async def history(
+    callback: CallbackQuery,
+    cohort: CohortView,
+    page: int,
+    ui: Ui,
+    announcements: AnnouncementService,
+) -> None:
+    sent = await announcements.history(ui.session, cohort, page, ui.tour.admin_ids)
+    await ui.render(HISTORY, history=sent)
+
+
 class ProgressReporter:
     """Keeps the lead's progress message up to date while an announcement goes out."""
 
@@ -184,6 +197,9 @@ def create_router() -> Router:
     )
     same_cohort = FlowCohort(AnnouncementDraft, button=True, ready=_has_text)
     router.callback_query.register(send, button(F.name == ANNOUNCE_SEND), staff, same_cohort)
-    actions = {ANNOUNCE, ANNOUNCE_BUTTON, ANNOUNCE_SEND}
+    router.callback_query.register(
+        history, button(F.name == HISTORY_ACTION), staff, ViewersCohort(paged=True)
+    )
+    actions = {ANNOUNCE, ANNOUNCE_BUTTON, ANNOUNCE_SEND, HISTORY_ACTION}
     router.callback_query.register(cohort_gone, button(F.name.in_(actions)), staff)
     return router

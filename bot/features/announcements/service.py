@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.models import Announcement, Cohort, Delivery, Student, as_utc, utcnow
+from bot.db.models import Announcement, Cohort, Delivery, Staff, Student, as_utc, utcnow
 from bot.db.upsert import upsert
 from bot.engine.dialogs import ANNOUNCEMENT_NODE_LABEL
 from bot.features.cohorts.service import CohortView
@@ -110,6 +110,48 @@ class Attempt:
 
 
 ProgressCallback = Callable[[Announcement, Progress], Awaitable[None]]
+
+HISTORY_PAGE = 5
+EXCERPT_CHARS = 80
+
+
+@dataclass(frozen=True)
+class SentAnnouncement:
+    """One announcement of a cohort's history, as its lead sees it."""
+
+    sent_at: datetime
+    # The sender's staff name; None for an admin (not on the staff list) or a removed lead.
+    sender: str | None
+    by_admin: bool
+    excerpt: str
+    delivered: int
+    pending: int
+    blocked: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class History:
+    """A page of a cohort's announcements, newest first (pages count from 1)."""
+
+    cohort: CohortView
+    entries: list[SentAnnouncement]
+    page: int
+    pages: int
+    total: int
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The first words of the text on one line, cut between words, "…" when cut."""
+    words = text.split()
+    kept: list[str] = []
+    for word in words:
+        if len(" ".join([*kept, word])) > limit:
+            break
+        kept.append(word)
+    if not kept:  # a first word longer than the limit
+        return words[0][:limit] + "…" if words else ""
+    return " ".join(kept) + ("…" if len(kept) < len(words) else "")
 
 
 def clean_text(text: str | None) -> str | None:
@@ -221,6 +263,56 @@ class AnnouncementService:
         )
         await session.commit()
         return announcement
+
+    async def history(
+        self,
+        session: AsyncSession,
+        cohort: CohortView,
+        page: int,
+        admin_ids: frozenset[int],
+    ) -> History:
+        """The cohort's announcements, newest first, a page at a time (a page past the last
+        shows the last), with who sent each and where its deliveries stand."""
+        cohort_id = cohort.cohort.id
+        total = int(
+            await session.scalar(select(func.count()).where(Announcement.cohort_id == cohort_id))
+            or 0
+        )
+        pages = max(1, -(-total // HISTORY_PAGE))
+        page = min(max(page, 1), pages)
+        rows = (
+            await session.execute(
+                select(Announcement, Staff.name)
+                .outerjoin(Staff, Staff.telegram_id == Announcement.sender_id)
+                .where(Announcement.cohort_id == cohort_id)
+                .order_by(Announcement.id.desc())
+                .limit(HISTORY_PAGE)
+                .offset((page - 1) * HISTORY_PAGE)
+            )
+        ).all()
+        counts: dict[int, Counter[str]] = {announcement.id: Counter() for announcement, _ in rows}
+        if counts:
+            statuses = await session.execute(
+                select(Delivery.announcement_id, Delivery.status, func.count())
+                .where(Delivery.announcement_id.in_(counts))
+                .group_by(Delivery.announcement_id, Delivery.status)
+            )
+            for announcement_id, status, count in statuses.all():
+                counts[announcement_id][status] += count
+        entries = [
+            SentAnnouncement(
+                sent_at=as_utc(announcement.created_at),
+                sender=name,
+                by_admin=announcement.sender_id in admin_ids,
+                excerpt=excerpt(announcement.text),
+                delivered=counts[announcement.id][SENT],
+                pending=counts[announcement.id][PENDING] + counts[announcement.id][SENDING],
+                blocked=counts[announcement.id][BLOCKED],
+                failed=counts[announcement.id][FAILED],
+            )
+            for announcement, name in rows
+        ]
+        return History(cohort, entries, page, pages, total)
 
     async def progress(self, session: AsyncSession, announcement_id: int) -> Progress:
         rows = await session.execute(

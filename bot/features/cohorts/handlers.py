@@ -6,12 +6,14 @@ update; a cohort named by a button or by the flow's data is looked up through th
 forged buttons.
 """
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -23,6 +25,11 @@ from bot.features.cohorts.contract import (
     CLOSE,
     COHORTS,
     CREATE,
+    HAND,
+    HAND_CONFIRM_NODE,
+    HAND_NODE,
+    HAND_TO,
+    HANDED,
     NEW,
     OPEN,
     QR,
@@ -44,8 +51,13 @@ from bot.flow import CohortDraft, CohortFlowData, CohortRename
 from bot.services.roles import Viewer
 from bot.ui import Ui
 
+logger = logging.getLogger(__name__)
 NO_CAREER = "-"
 ROW_ID = re.compile(r"[1-9][0-9]{0,8}")
+# A cohort and the lead it is handed to: `<cohort id>.<lead's telegram id>`.
+HAND_ARG = re.compile(r"([1-9][0-9]{0,8})\.([1-9][0-9]{0,14})")
+# A paged screen of one cohort: `<cohort id>` or `<cohort id>.<page>`.
+PAGED_ROW_ID = re.compile(r"([1-9][0-9]{0,8})(?:\.([1-9][0-9]{0,3}))?")
 QR_FILE = "invite-qr.png"
 
 Draft = TypeVar("Draft", bound=CohortFlowData)
@@ -63,12 +75,16 @@ async def _view(
     if cohort is None:
         return None
     me = await bot.me()
-    return await cohorts.view(session, cohort, me.username or "")
+    return await cohorts.view(session, cohort, me.username or "", viewer)
 
 
 class ViewersCohort(Filter):
     """Passes a button whose arg is the id of a cohort the viewer may see, handing the
-    handler that `cohort` (a CohortView, as the screens show it)."""
+    handler that `cohort` (a CohortView, as the screens show it). `paged`: the arg may add
+    `.<page>`, handed as `page` (1 without)."""
+
+    def __init__(self, *, paged: bool = False) -> None:
+        self.paged = paged
 
     async def __call__(
         self,
@@ -78,10 +94,37 @@ class ViewersCohort(Filter):
         bot: Bot,
         viewer: Viewer,
         cohorts: CohortService,
-    ) -> bool | dict[str, CohortView]:
-        cohort_id = int(callback_data.arg) if ROW_ID.fullmatch(callback_data.arg) else 0
+    ) -> bool | dict[str, Any]:
+        if self.paged:
+            found = PAGED_ROW_ID.fullmatch(callback_data.arg)
+            cohort_id, page = (int(found[1]), int(found[2] or 1)) if found else (0, 0)
+        else:
+            cohort_id = int(callback_data.arg) if ROW_ID.fullmatch(callback_data.arg) else 0
         view = await _view(session, bot, viewer, cohorts, cohort_id)
-        return False if view is None else {"cohort": view}
+        if view is None:
+            return False
+        return {"cohort": view, "page": page} if self.paged else {"cohort": view}
+
+
+class HandArg(Filter):
+    """Passes an admin's button naming a cohort and the lead to hand it to, handing the
+    handler the `cohort` (a CohortView) and `to` (the lead's telegram id, as pressed: the
+    handler checks they are still on staff)."""
+
+    async def __call__(
+        self,
+        callback: CallbackQuery,
+        callback_data: ActionCallback,
+        session: AsyncSession,
+        bot: Bot,
+        viewer: Viewer,
+        cohorts: CohortService,
+    ) -> bool | dict[str, Any]:
+        found = HAND_ARG.fullmatch(callback_data.arg)
+        if found is None:
+            return False
+        view = await _view(session, bot, viewer, cohorts, int(found[1]))
+        return False if view is None else {"cohort": view, "to": int(found[2])}
 
 
 @dataclass(frozen=True)
@@ -190,7 +233,7 @@ async def create_cohort(
     created = await cohorts.create(ui.session, viewer, draft.cohort_name, career)
     await state.clear()
     me = await ui.bot.me()
-    view = await cohorts.view(ui.session, created, me.username or "")
+    view = await cohorts.view(ui.session, created, me.username or "", viewer)
     await ui.render("cohort", cohort=view)
     await ui.photo(qr_png(view.link), QR_FILE, view.link, plain=True)
 
@@ -234,6 +277,61 @@ async def reopen(
 ) -> None:
     await cohorts.set_open(ui.session, cohort.cohort, True)
     await ui.render("cohort", cohort=cohort)
+
+
+async def hand(callback: CallbackQuery, cohort: CohortView, ui: Ui, cohorts: CohortService) -> None:
+    await ui.render(HAND_NODE, handover=await cohorts.handover(ui.session, cohort))
+
+
+async def hand_to(
+    callback: CallbackQuery, cohort: CohortView, to: int, ui: Ui, cohorts: CohortService
+) -> None:
+    handover = await cohorts.handover(ui.session, cohort, to)
+    if handover is None:
+        await lead_gone(cohort, ui, cohorts)
+        return
+    await ui.render(HAND_CONFIRM_NODE, handover=handover)
+
+
+async def handed(
+    callback: CallbackQuery,
+    cohort: CohortView,
+    to: int,
+    viewer: Viewer,
+    ui: Ui,
+    cohorts: CohortService,
+) -> None:
+    """The admin confirmed: the cohort changes lead, and both leads are told (the former
+    one only while still on staff, and not when it is the admin doing it)."""
+    handover = await cohorts.handover(ui.session, cohort, to)
+    if handover is None or handover.to is None:
+        await lead_gone(cohort, ui, cohorts)
+        return
+    lead = handover.to
+    former = await cohorts.hand(ui.session, cohort.cohort, lead)
+    notes = [(lead.telegram_id, "cohort_handed_to_you")]
+    if former != viewer.telegram_id and await cohorts.is_staff(ui.session, former):
+        notes.append((former, "cohort_handed_away"))
+    for chat_id, note in notes:
+        await tell(ui, chat_id, ui.text(note, cohort=cohort.cohort, lead_name=lead.name))
+    await ui.toast("cohort_handed", cohort=cohort.cohort, lead_name=lead.name)
+    updated = await _view(ui.session, ui.bot, viewer, cohorts, cohort.cohort.id)
+    await ui.render("cohort", cohort=updated or cohort)
+
+
+async def lead_gone(cohort: CohortView, ui: Ui, cohorts: CohortService) -> None:
+    """The lead pressed is no longer on staff (or already leads the cohort): the admin
+    picks again from the leads there are now."""
+    await ui.toast("cohort_hand_lead_gone")
+    await ui.render(HAND_NODE, handover=await cohorts.handover(ui.session, cohort))
+
+
+async def tell(ui: Ui, chat_id: int, text: str) -> None:
+    """A note to a lead; one who never started the bot, or blocked it, is not told."""
+    try:
+        await ui.bot.send_message(chat_id, text)
+    except TelegramAPIError as exc:
+        logger.info("lead %s not told of a handover: %s", chat_id, exc.message)
 
 
 async def switch_cohort(
@@ -285,5 +383,12 @@ def create_router() -> Router:
     }
     for action, handler in one_cohort.items():
         router.callback_query.register(handler, button(F.name == action), staff, ViewersCohort())
-    router.callback_query.register(cohort_gone, button(F.name.in_(set(one_cohort))), staff)
+    admin = IsStaff(admin_only=True)
+    router.callback_query.register(hand, button(F.name == HAND), admin, ViewersCohort())
+    router.callback_query.register(hand_to, button(F.name == HAND_TO), admin, HandArg())
+    router.callback_query.register(handed, button(F.name == HANDED), admin, HandArg())
+    handing = {HAND, HAND_TO, HANDED}
+    router.callback_query.register(
+        cohort_gone, button(F.name.in_(set(one_cohort) | handing)), staff
+    )
     return router

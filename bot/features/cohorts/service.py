@@ -50,6 +50,19 @@ class CohortView:
     link: str = ""
     members: int = 0
     career_title: str | None = None
+    # For an admin, who may hand the cohort to another lead: its lead's name ("" when its
+    # lead is no longer on staff). None on a lead's own screen.
+    lead: str | None = None
+
+
+@dataclass(frozen=True)
+class Handover:
+    """An admin handing a cohort to another lead: the cohort, the leads it may go to
+    (everyone on staff but its lead), and the one chosen, once chosen."""
+
+    cohort: CohortView
+    leads: list[Staff]
+    to: Staff | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,19 @@ def qr_png(link: str) -> bytes:
     buffer = io.BytesIO()
     segno.make(link, error="m").save(buffer, kind="png", scale=12, border=4)
     return buffer.getvalue()
+
+
+async def hand_cohort(session: AsyncSession, cohort: Cohort, to: Staff) -> int:
+    """Makes `to` the cohort's lead (in the bot or with `careerbot cohort hand`); returns
+    the former lead's id. Commits."""
+    former = cohort.lead_id
+    cohort.lead_id = to.telegram_id
+    await session.commit()
+    return former
+
+
+async def staff_member(session: AsyncSession, telegram_id: int) -> Staff | None:
+    return await session.scalar(select(Staff).where(Staff.telegram_id == telegram_id))
 
 
 @dataclass(frozen=True)
@@ -128,17 +154,56 @@ class CohortService:
         cohort = await session.get(Cohort, cohort_id)
         return cohort if cohort is not None and viewer.owns(cohort) else None
 
-    async def view(self, session: AsyncSession, cohort: Cohort, bot_username: str) -> CohortView:
+    async def view(
+        self,
+        session: AsyncSession,
+        cohort: Cohort,
+        bot_username: str,
+        viewer: Viewer | None = None,
+    ) -> CohortView:
         count = await session.scalar(
             select(func.count()).select_from(Student).where(Student.cohort_id == cohort.id)
         )
         profile = self.catalog.get(cohort.career)
+        lead = None
+        if viewer is not None and viewer.is_admin:
+            lead = await self.lead_name(session, cohort.lead_id) or ""
         return CohortView(
             cohort=cohort,
             link=invite_link(bot_username, cohort.code),
             members=int(count or 0),
             career_title=profile.title if profile else None,
+            lead=lead,
         )
+
+    async def lead_name(self, session: AsyncSession, telegram_id: int) -> str | None:
+        """The lead's name; None for someone not (or no longer) on staff."""
+        return await session.scalar(select(Staff.name).where(Staff.telegram_id == telegram_id))
+
+    async def is_staff(self, session: AsyncSession, telegram_id: int) -> bool:
+        return await role_of(session, telegram_id, self.admin_ids) is not Role.STUDENT
+
+    async def handover(
+        self, session: AsyncSession, cohort: CohortView, to: int | None = None
+    ) -> Handover | None:
+        """Who the cohort may go to, and with `to`, that lead: None when `to` is not (or no
+        longer) on staff, or already leads the cohort."""
+        leads = list(
+            (
+                await session.execute(
+                    select(Staff)
+                    .where(Staff.telegram_id != cohort.cohort.lead_id)
+                    .order_by(Staff.name, Staff.telegram_id)
+                )
+            ).scalars()
+        )
+        if to is None:
+            return Handover(cohort, leads)
+        chosen = next((lead for lead in leads if lead.telegram_id == to), None)
+        return None if chosen is None else Handover(cohort, leads, chosen)
+
+    async def hand(self, session: AsyncSession, cohort: Cohort, to: Staff) -> int:
+        return await hand_cohort(session, cohort, to)
 
     async def rename(self, session: AsyncSession, cohort: Cohort, name: str) -> None:
         cohort.name = name[:NAME_LIMIT]

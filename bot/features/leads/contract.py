@@ -10,5 +10,7 @@ CONTRACT = Contract(
         "leads": lambda profile: [Staff(telegram_id=1, name="Alex")],
         "telegram_id": lambda profile: 1,
         "lead_name": lambda profile: "Alex",
+        # /help's staff part shows for leads and admins: the sample shows all of it.
+        "role": lambda profile: "admin",
     },
 )

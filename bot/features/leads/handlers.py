@@ -5,11 +5,15 @@ import re
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.content.models import Profile
+from bot.db.models import Student
 from bot.features.feature import Kit, Wiring
+from bot.features.leads.menus import CommandMenus
 from bot.features.leads.service import grant_lead, list_leads, revoke_lead
 from bot.filters import IsStaff, PrivateChat
-from bot.services.roles import Viewer
+from bot.services.roles import Viewer, role_of
 from bot.ui import Ui
 
 TELEGRAM_ID = re.compile(r"[1-9][0-9]{0,14}")
@@ -27,7 +31,9 @@ async def show_leads(message: Message, ui: Ui) -> None:
     await ui.render("leads", leads=await list_leads(ui.session))
 
 
-async def add_lead(message: Message, command: CommandObject, viewer: Viewer, ui: Ui) -> None:
+async def add_lead(
+    message: Message, command: CommandObject, viewer: Viewer, ui: Ui, menus: CommandMenus
+) -> None:
     parsed = parse_lead(command.args)
     if parsed is None:
         await ui.say("lead_usage")
@@ -35,9 +41,14 @@ async def add_lead(message: Message, command: CommandObject, viewer: Viewer, ui:
     telegram_id, name = parsed
     added = await grant_lead(ui.session, telegram_id, name, viewer.telegram_id)
     await ui.say("lead_added" if added else "lead_exists", telegram_id=telegram_id, lead_name=name)
+    if added:
+        role = await role_of(ui.session, telegram_id, menus.admin_ids)
+        await menus.apply(ui.bot, telegram_id, role)
 
 
-async def remove_lead(message: Message, command: CommandObject, ui: Ui) -> None:
+async def remove_lead(
+    message: Message, command: CommandObject, ui: Ui, menus: CommandMenus
+) -> None:
     parsed = parse_lead(command.args)
     if parsed is None:
         await ui.say("lead_usage")
@@ -45,10 +56,21 @@ async def remove_lead(message: Message, command: CommandObject, ui: Ui) -> None:
     telegram_id, _ = parsed
     removed = await revoke_lead(ui.session, telegram_id)
     await ui.say("lead_removed" if removed else "lead_unknown", telegram_id=telegram_id)
+    if removed:
+        # An admin who was also listed as a lead keeps the admin's menu.
+        role = await role_of(ui.session, telegram_id, menus.admin_ids)
+        await menus.apply(ui.bot, telegram_id, role)
 
 
 def setup(kit: Kit) -> Wiring:
-    return Wiring()
+    admin_ids = kit.settings.admin_ids
+    menus = CommandMenus(kit.content.dialogs, admin_ids, kit.database.session_factory)
+
+    async def role(session: AsyncSession, student: Student, profile: Profile | None) -> str:
+        """Whose /help it is: the staff part lists their tools."""
+        return (await role_of(session, student.telegram_id, admin_ids)).value
+
+    return Wiring(services={"menus": menus}, getters={"role": role}, on_startup=[menus.refresh_all])
 
 
 def create_router() -> Router:
