@@ -121,6 +121,7 @@ COLUMNS = {
         "explored_at",
         "first_seen",
         "last_seen",
+        "shares",
     ),
     "events": ("id", "student_id", "kind", "name", "career", "created_at"),
     "active_days": ("student_id", "day"),
@@ -233,6 +234,7 @@ def generate(content: Content, students: int, events: int, now: datetime, seed: 
                     explored_careers.append(pick)
         career = explored_careers[-1].slug if explored_careers else None
         explored = career is not None and rng.random() < 0.85
+        shares_roll = rng.random()
         cohort_id = rng.randint(1, cohort_count) if rng.random() < IN_COHORT else None
         node = rng.choices(tour_nodes, node_weights)[0] if explored else "menu"
         if career is None:
@@ -260,6 +262,8 @@ def generate(content: Content, students: int, events: int, now: datetime, seed: 
                 explored_at,
                 first_seen,
                 last_seen,
+                # Most students of a cohort agree to share their progress with its lead.
+                (shares_roll < 0.7) if cohort_id else None,
             ),
         )
         for day in sorted({moment.date() for moment in times} | {last_seen.date()}):
