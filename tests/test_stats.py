@@ -937,3 +937,31 @@ async def test_forged_period_buttons_are_refused(harness: BotHarness, world: Wor
     replies = await lead.press_data(f"a:stats_period:all.{world.cohort_a}")
     found = lines(replies)
     assert found[0] == "📊 Stats · Class A" and found[1].startswith("All time")
+
+
+async def test_the_daily_chart_starts_when_the_cohort_was_made(
+    harness: BotHarness, world: World
+) -> None:
+    async with harness.database.session_factory() as session:
+        for cohort_id, age in ((world.cohort_a, 10), (world.cohort_b, 3)):
+            await session.execute(
+                update(Cohort)
+                .where(Cohort.id == cohort_id)
+                .values(created_at=utcnow() - timedelta(days=age))
+            )
+        await session.commit()
+    service = StatsService(harness.content.catalog, harness.settings.admin_ids)
+    lead_a = Viewer(LEAD_A, Role.LEAD)
+    async with harness.database.session_factory() as session:
+        overall = await service.report(session, lead_a, None, 30)
+        short = await service.report(session, lead_a, None, 7)
+        own_b = await service.report(session, Viewer(LEAD_B, Role.LEAD), world.cohort_b, None)
+        everyone = await service.report(session, Viewer(ADMIN, Role.ADMIN), None, 30)
+    assert overall is not None and short is not None and own_b is not None
+    assert everyone is not None
+    today = utcnow().date()
+    assert overall.daily[0].day == today - timedelta(days=10) and len(overall.daily) == 11
+    assert len(short.daily) == 7  # the period starts after the cohort was made
+    assert own_b.daily[0].day == today - timedelta(days=3) and len(own_b.daily) == 4
+    assert len(everyone.daily) == 30  # all students: no cohort to start from
+    assert render_chart(overall).startswith(b"\x89PNG")
