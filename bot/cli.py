@@ -300,7 +300,11 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> None:
     from bot.features.tour.service import TourService
 
     content = _content(settings)
-    service = StatsService(content.catalog, settings.admin_ids, content.reasons)
+    from bot.features.stats.handlers import screen_titles
+
+    service = StatsService(
+        content.catalog, settings.admin_ids, content.reasons, screen_titles(content)
+    )
 
     async def work(session: AsyncSession) -> str:
         report = await service.report(session, CLI_VIEWER, args.cohort, args.days)

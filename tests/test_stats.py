@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 from matplotlib.text import Text
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.exc import OperationalError
 
 from bot.app import load_content
@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.content.models import Profile
 from bot.db.engine import Database
 from bot.db.models import ActiveDay, Cohort, Event, Secret, Staff, Student, utcnow
+from bot.features.checklist.service import signs_of
 from bot.features.stats.charts import build_figure, render_chart
 from bot.features.stats.export import COLUMNS, ExportRow, pseudonym, write_csv
 from bot.features.stats.queries import StatsService
@@ -35,6 +36,7 @@ from bot.features.stats.report import (
     Count,
     Day,
     Funnel,
+    PeriodUnknown,
     count_for,
     parse_period,
     sample_report,
@@ -47,8 +49,10 @@ from tests.cli_support import clean_env, run_careerbot
 from tests.conftest import BotHarness, start_bot
 from tests.feature_support import (
     CHECKLIST_BUTTON,
+    CHECKLIST_START,
     DIALOGS,
     SLUG,
+    answer_signs,
     assert_no_error,
     count,
     do_steps,
@@ -83,7 +87,7 @@ class Plan:
     checklist: tuple[str, ...] = ()
     project_steps: int | None = None  # None: never starts the project
     questions: tuple[str, ...] = ()
-    shares: bool = True  # the answer on the consent screen after joining
+    shares: bool = True  # agreed to share their progress with the program's lead
 
 
 # Seven signs: the four it fits, then the three warning signs.
@@ -101,7 +105,7 @@ PLANS = [
     Plan(7_100_000_003, "Xavia", "A", True, ("no",) * 4 + ("yes",) * 3, None, (ODD_QUESTION,)),
     Plan(7_100_000_004, "Wendell", "A", True),
     Plan(7_100_000_005, "Valka", "A", True),
-    Plan(7_100_000_006, "Ulrike", "A", True, questions=(PAY_QUESTION,)),
+    Plan(7_100_000_006, "Ulrike", "A", True, questions=(PAY_QUESTION,), shares=False),
     Plan(7_100_000_007, "Tobiah", "A", shares=False),
     Plan(7_100_000_011, "Saoirse", "B", True, ("unsure",) * 7),
     Plan(7_100_000_012, "Rurik", "B", shares=False),
@@ -159,7 +163,18 @@ async def world(harness: BotHarness) -> World:
     cohort_b = await add_cohort(harness, "Class B", "codeBBBBBBBBBBBB", LEAD_B)
     for plan in PLANS:
         await walk(harness, plan, profile)
+    await set_shares(harness, {plan.telegram_id: plan.shares for plan in PLANS if plan.cohort})
     return World(cohort_a, cohort_b)
+
+
+async def set_shares(harness: BotHarness, shares: dict[int, bool | None]) -> None:
+    """What each student answered on the consent screen (by Telegram id)."""
+    async with harness.database.session_factory() as session:
+        for telegram_id, value in shares.items():
+            await session.execute(
+                update(Student).where(Student.telegram_id == telegram_id).values(shares=value)
+            )
+        await session.commit()
 
 
 async def internal_ids(harness: BotHarness) -> dict[int, int]:
@@ -207,7 +222,7 @@ def csv_rows(upload: bytes) -> list[dict[str, str]]:
 
 def funnel_lines(started: str, explored: str, checklist: str, begun: str, done: str) -> list[str]:
     return [
-        f"▸ Started: {started}",
+        f"▸ Active in the period: {started}",
         f"→ Explored the tour: {explored}",
         f"→ Finished the checklist: {checklist}",
         f"→ Started the project: {begun}",
@@ -233,11 +248,13 @@ async def test_admin_sees_exact_numbers_and_a_chart(harness: BotHarness, world: 
     assert_no_error(replies)
     found = lines(replies)
     assert found[0] == "📊 Stats · all students"
-    assert "Started: 10" in found
+    assert "Started in the period: 10" in found
+    assert "Students: 10 · agreed to share: 6" in found
     assert "Active today: 10 · last 7 days: 10 · last 30 days: 10" in found
     assert_contains_in_order(found, funnel_lines("10", "8 (80%)", "4 (40%)", "2 (20%)", "1 (10%)"))
     # Where the students are now: their last screen.
-    assert "answer_pay: 3" in found  # Zelda, Ulrike and Quentin asked last
+    assert "Answer: pay: 3" in found  # Zelda, Ulrike and Quentin asked last
+    assert not any(line.startswith(("answer_", "checklist_")) for line in found)
     assert "pay: 3" in found and not any(line.startswith("unknown:") for line in found)
     assert "Unanswered questions: 1" in found
     assert f"1 × “{ODD_QUESTION}”" in found
@@ -272,7 +289,7 @@ async def test_admin_stats_of_one_cohort_and_its_export(harness: BotHarness, wor
     assert len(csv_rows(upload)) == 2
 
 
-async def test_a_lead_sees_only_their_cohort_with_small_numbers_hidden(
+async def test_a_lead_sees_sharing_students_exactly_and_the_others_only_as_a_funnel(
     harness: BotHarness, world: World
 ) -> None:
     lead = harness.user(LEAD_A, "Lea")
@@ -281,18 +298,27 @@ async def test_a_lead_sees_only_their_cohort_with_small_numbers_hidden(
     found = lines(replies)
     text = report_text(replies)
     assert found[0] == "📊 Stats · your cohorts"
-    assert "Started: 7" in found
-    assert "Active today: 7 · last 7 days: 7 · last 30 days: 7" in found
-    assert_contains_in_order(found, funnel_lines("7", "6 (86%)", "<5", "<5", "<5"))
-    assert "Class A: 7 → 6 → <5 → <5 → <5" in found
-    # Per node and per intent counts are small here: hidden.
-    assert "pay: <5" in found
-    assert "Unanswered questions: <5" in found
+    assert "Haven't shared" in text and "fewer than 5 show as <5" in text
+    assert "/stats all" in text
+    # Membership is exact; the five who agreed are counted exactly everywhere.
+    assert "In your cohorts: 7 · agreed to share: 5" in found
+    assert "Started in the period: 5" in found
+    assert "Active today: 5 · last 7 days: 5 · last 30 days: 5" in found
+    assert_contains_in_order(found, funnel_lines("5", "5 (100%)", "3 (60%)", "2 (40%)", "1 (20%)"))
+    assert "Class A: 5 → 5 → 3 → 2 → 1" in found
+    # Ulrike and Tobiah haven't shared: only here, and 1-4 read "<5".
+    assert "7 students, 5 agreed to share · Haven't shared (all time): <5 → <5 → 0 → 0 → 0" in found
+    assert "pay: 1" in found  # Zelda's question; Ulrike's is not counted
+    assert "Unanswered questions: 1" in found  # Xavia's
     assert ODD_QUESTION not in text  # leads never see what students typed
+    # Screens by title, never by node id.
+    assert "Answer: pay: 1" in found
+    assert not any(line.startswith(("answer_", "checklist_")) for line in found)
     # Nothing of the other lead's cohort, nor of students in no cohort.
     assert "Class B" not in text and "No cohort" not in text
-    assert "Started: 10" not in found
     assert len(photos(replies, harness)) == 1
+    labels = [label for reply in replies for label in reply.labels]
+    assert labels[:3] == ["7 days", "• 30 days", "All time"]
 
 
 async def test_the_other_lead_sees_nothing_of_it(harness: BotHarness, world: World) -> None:
@@ -302,8 +328,9 @@ async def test_the_other_lead_sees_nothing_of_it(harness: BotHarness, world: Wor
     text = report_text(replies)
     assert "All time" in found[1]
     assert "Class A" not in text
-    assert_contains_in_order(found, funnel_lines("<5", "<5", "<5", "<5", "<5"))
-    assert "Class B: <5 → <5 → <5 → <5 → <5" in found
+    assert_contains_in_order(found, funnel_lines("1", "1 (100%)", "1 (100%)", "0 (0%)", "0 (0%)"))
+    assert "Class B: 1 → 1 → 1 → 0 → 0" in found
+    assert "2 students, 1 agreed to share · Haven't shared (all time): <5 → 0 → 0 → 0 → 0" in found
     replies = await lead.send("/export")
     ((_, upload),) = documents(replies, harness)
     rows = csv_rows(upload)
@@ -439,25 +466,38 @@ async def test_period_arguments(harness: BotHarness, world: World) -> None:
         await session.flush()
         session.add(ActiveDay(student_id=veteran.id, day=(utcnow() - timedelta(days=10)).date()))
         await session.commit()
+    # The veteran started 90 days ago but was active 10 days ago: in the 30 days' funnel.
     expected = {
-        "/stats": ("Students who started in the last 30 days", "Started: 10"),
-        "/stats 30": ("Students who started in the last 30 days", "Started: 10"),
-        "/stats 7": ("Students who started in the last 7 days", "Started: 10"),
-        "/stats all": ("All time", "Started: 11"),
-        "/stats ALL": ("All time", "Started: 11"),
-        "/stats banana": ("Students who started in the last 30 days", "Started: 10"),
-        "/stats -5": ("Students who started in the last 30 days", "Started: 10"),
-        "/stats 7 30": ("Students who started in the last 30 days", "Started: 10"),
+        "/stats": ("Students active in the last 30 days", "Started in the period: 10", "11"),
+        "/stats 30": ("Students active in the last 30 days", "Started in the period: 10", "11"),
+        "/stats 7": ("Students active in the last 7 days", "Started in the period: 10", "10"),
+        "/stats all": ("All time", "Started in the period: 11", "11"),
+        "/stats ALL": ("All time", "Started in the period: 11", "11"),
     }
-    for command, (period, started) in expected.items():
+    for command, (period, started, active) in expected.items():
         replies = await admin.send(command)
         assert_no_error(replies)
         found = lines(replies)
         assert found[1].startswith(period), (command, found[1])
         assert started in found, command
+        assert f"▸ Active in the period: {active}" in found, command
         assert len(photos(replies, harness)) == 1
     found = lines(await admin.send("/stats 7"))
     assert "Active today: 10 · last 7 days: 10 · last 30 days: 11" in found
+    # Junk is refused with a clear message, not read as the default.
+    for command in ("/stats banana", "/stats -5", "/stats 7 30", "/stats 365", "/stats <b>\x00"):
+        replies = await admin.send(command)
+        assert_no_error(replies)
+        assert texts(replies) == [DIALOGS.message("stats_period_unknown")], command
+        assert not photos(replies, harness)
+    # The period buttons: each period, of all cohorts or of one.
+    replies = await admin.press("All time")
+    assert lines(replies)[1].startswith("All time")
+    replies = await admin.press_data(f"a:stats_period:7.{world.cohort_b}")
+    found = lines(replies)
+    assert found[0] == "📊 Stats · Class B" and "last 7 days" in found[1]
+    labels = [label for reply in replies for label in reply.labels]
+    assert "• 7 days" in labels and "📊 Class A" not in labels
 
 
 async def test_a_lead_without_cohorts(harness: BotHarness) -> None:
@@ -467,7 +507,7 @@ async def test_a_lead_without_cohorts(harness: BotHarness) -> None:
     assert_no_error(replies)
     text = report_text(replies)
     assert "You have no cohorts yet" in text
-    assert "Started: <5" in text
+    assert "Started in the period: 0" in text
     replies = await harness.user(LEAD_A, "Lea").send("/export")
     assert DIALOGS.message("export_empty") in texts(replies)
 
@@ -520,13 +560,17 @@ async def test_the_report_alone(harness: BotHarness, world: World) -> None:
         missing = await service.report(session, Viewer(ADMIN, Role.ADMIN), 999_999, 7)
     assert admin is not None and lead is not None and own is not None
     assert other is None and missing is None
-    assert admin.funnel.started == Count(10) and admin.funnel.project_finished == Count(1)
+    assert admin.funnel.active == Count(10) and admin.funnel.project_finished == Count(1)
     assert [day.count for day in admin.daily][-1] == Count(10)
     assert len(admin.daily) == 30
-    assert lead.funnel.checklist == Count(None) and lead.funnel.started == Count(7)
-    assert len(lead.daily) == 30 and len(own.daily) == 7
+    assert lead.funnel.checklist == Count(3) and lead.funnel.active == Count(5)
+    # The cohorts were made today: the chart starts today, with no day before them.
+    assert len(lead.daily) == 1 and len(own.daily) == 1
     assert own.cohort_name == "Class A"
-    assert all(row.count.exact is None for row in lead.nodes)
+    assert all(row.count.exact is not None for row in lead.nodes)
+    (class_a,) = lead.cohorts
+    assert (class_a.members, class_a.sharing) == (7, 5)
+    assert class_a.unshared is not None and str(class_a.unshared.active) == "<5"
 
 
 async def test_cli_stats_and_export(harness: BotHarness, world: World, tmp_path: Path) -> None:
@@ -538,11 +582,12 @@ async def test_cli_stats_and_export(harness: BotHarness, world: World, tmp_path:
     result = careerbot("stats")
     assert result.returncode == 0, result.stderr
     assert "Stats · all students" in result.stdout
-    assert "Started: 10" in result.stdout and "<b>" not in result.stdout
+    assert "Started in the period: 10" in result.stdout and "<b>" not in result.stdout
     result = careerbot("stats", "--cohort", str(world.cohort_a), "--days", "all")
     assert result.returncode == 0, result.stderr
     assert "Stats · Class A" in result.stdout and "All time" in result.stdout
-    assert "Started: 7" in result.stdout  # the command line sees exact numbers, as an admin
+    assert "Students: 7 · agreed to share: 5" in result.stdout  # exact, as an admin
+    assert "Haven't shared: 2 → 1 → 0 → 0 → 0" in result.stdout
     result = careerbot("stats", "--cohort", "999999")
     assert result.returncode == 1 and "999999" in result.stderr
     result = careerbot("export")
@@ -564,17 +609,19 @@ async def test_cli_stats_and_export(harness: BotHarness, world: World, tmp_path:
 def test_numbers_below_five_are_hidden_from_leads_only(value: int) -> None:
     lead, admin = count_for(value, exact=False), count_for(value, exact=True)
     assert str(admin) == str(value) and admin.exact == value
-    if value < LOW_COUNT:
+    if value == 0:
+        assert str(lead) == "0" and lead.exact == 0
+    elif value < LOW_COUNT:
         assert str(lead) == "<5" and lead.exact is None and lead.hidden
     else:
         assert str(lead) == str(value) and lead.exact == value
 
 
 def test_a_hidden_step_has_no_percentage() -> None:
-    shown = [count_for(value, exact=False) for value in (40, 31, 4, 0, 0)]
+    shown = [count_for(value, exact=False) for value in (40, 31, 4, 1, 0)]
     steps = Funnel(*shown).steps
-    assert [step.percent for step in steps] == [100, 78, None, None, None]
-    assert [str(step.count) for step in steps] == ["40", "31", "<5", "<5", "<5"]
+    assert [step.percent for step in steps] == [100, 78, None, None, 0]
+    assert [str(step.count) for step in steps] == ["40", "31", "<5", "<5", "0"]
 
 
 @pytest.mark.parametrize(
@@ -586,13 +633,16 @@ def test_a_hidden_step_has_no_percentage() -> None:
         ("30", 30),
         ("all", None),
         (" All ", None),
-        ("x", 30),
-        ("365", 30),
-        ("0", 30),
     ],
 )
 def test_parse_period(text: str | None, days: int | None) -> None:
     assert parse_period(text) == days
+
+
+@pytest.mark.parametrize("text", ["x", "365", "0", "-5", "7 30", "<b>", "\x00", "7" * 5000])
+def test_junk_periods_are_refused(text: str) -> None:
+    with pytest.raises(PeriodUnknown):
+        parse_period(text)
 
 
 def test_csv_columns_and_pseudonyms() -> None:
@@ -775,7 +825,7 @@ async def test_careers_per_career_explored_for_an_admin(
     assert_no_error(replies)
     found = lines(replies)
     # Each student once in the overall funnel and per cohort…
-    assert "Started: 9" in found
+    assert "Started in the period: 9" in found
     assert "Class M: 8 → 5 → 2 → 1 → 1" in found
     # …and under every career they explored: Ines and Eli under both. Sound Designer has
     # more students, so it comes first though its title sorts second.
@@ -807,20 +857,25 @@ async def test_careers_per_career_explored_for_an_admin(
     ]
 
 
-async def test_careers_explored_by_a_lead_hide_small_numbers(
+async def test_careers_explored_by_a_lead_count_those_who_share(
     careers_harness: BotHarness, careers_world: int
 ) -> None:
     lead = careers_harness.user(LEAD_A, "Lea")
+    replies = await lead.send("/stats")
+    found = lines(replies)
+    assert "In your cohorts: 8 · agreed to share: 0" in found
+    assert "Class M: 0 → 0 → 0 → 0 → 0" in found
+    await set_shares(careers_harness, {journey.telegram_id: True for journey in JOURNEYS})
     for replies in (await lead.send("/stats"), await lead.press("📊 Class M")):
         assert_no_error(replies)
         found = lines(replies)
-        # Hidden careers come after the shown ones, by title: never by their hidden count.
+        # Exact for those who share, most explored first.
         assert career_lines(found) == [
-            "Sound Designer: 5 → <5 → <5 → <5 → <5",
-            "Music Producer: <5 → <5 → <5 → <5 → <5",
-            "No career chosen: <5 → <5 → <5 → <5 → <5",
+            "Sound Designer: 5 → 4 → 1 → 1 → 1",
+            "Music Producer: 4 → 3 → 1 → 0 → 0",
+            "No career chosen: 1 → 0 → 0 → 0 → 0",
         ], found
-        assert "Started: 8" in found
+        assert "Started in the period: 8" in found
 
 
 async def test_export_lists_the_careers_each_student_explored(
@@ -860,3 +915,85 @@ async def test_export_lists_the_careers_each_student_explored(
     lead_rows = csv_rows(upload)
     assert len(lead_rows) == 8
     assert [row["careers_tried"] for row in lead_rows].count(both) == 2
+
+
+async def test_drop_off_names_signs_and_steps_from_the_content(
+    harness: BotHarness, world: World
+) -> None:
+    """Where students stopped: the sign of the checklist, the step of the project, in the
+    content's words, for the students who share."""
+    profile = profile_of(harness.content)
+    quitter = harness.user(7_100_000_008, "Ada")
+    assert_no_error(await quitter.send("/start codeAAAAAAAAAAAA"))
+    await open_checklist(quitter)
+    await quitter.press(CHECKLIST_START)
+    assert_no_error(await answer_signs(quitter, ("yes", "no", "yes")))
+    await set_shares(harness, {7_100_000_008: True})
+    found = lines(await harness.user(LEAD_A, "Lea").send("/stats"))
+    sign = signs_of(profile)[3].text
+    shown_sign = sign if len(sign) <= 50 else sign[:47].rsplit(" ", 1)[0] + "..."
+    assert f"{profile.title} · checklist, stopped at sign: 4 of 7 “{shown_sign}”: 1" in found
+    step = profile.project.steps[2].title  # Yorick did two steps of five
+    assert f"{profile.title} · project, now at step: 3 of 5 “{step}”: 1" in found
+    # Where they are now: titles from the dialogs, never node ids.
+    assert "Checklist question: 1" in found
+    assert not any(line.startswith(("answer_", "checklist_")) for line in found)
+
+
+def test_every_screen_a_student_sees_has_a_title(harness: BotHarness) -> None:
+    nodes = harness.content.dialogs.nodes
+    untitled = [
+        node_id for node_id, node in nodes.items() if not node.title and "student" in node.seen_by()
+    ]
+    assert untitled == []
+
+
+async def test_forged_period_buttons_are_refused(harness: BotHarness, world: World) -> None:
+    lead = harness.user(LEAD_A, "Lea")
+    await lead.send("/stats")
+    for data in (
+        "a:stats_period:junk",
+        "a:stats_period:365",
+        "a:stats_period:",
+        "a:stats_period:7.",
+        "a:stats_period:7.junk",
+        f"a:stats_period:7.{world.cohort_b}",
+        f"a:stats_period:all.{world.cohort_b}",
+        f"a:stats_cohort:{world.cohort_a}.365",
+        f"a:stats_cohort:{world.cohort_a}.",
+        f"a:stats_cohort:{world.cohort_a}.<b>",
+    ):
+        replies = await lead.press_data(data)
+        assert toasts(replies) == [MENU_CHANGED], data
+        assert [reply.method for reply in replies] == ["answerCallbackQuery"], data
+    replies = await lead.press_data(f"a:stats_period:all.{world.cohort_a}")
+    found = lines(replies)
+    assert found[0] == "📊 Stats · Class A" and found[1].startswith("All time")
+
+
+async def test_the_daily_chart_starts_when_the_cohort_was_made(
+    harness: BotHarness, world: World
+) -> None:
+    async with harness.database.session_factory() as session:
+        for cohort_id, age in ((world.cohort_a, 10), (world.cohort_b, 3)):
+            await session.execute(
+                update(Cohort)
+                .where(Cohort.id == cohort_id)
+                .values(created_at=utcnow() - timedelta(days=age))
+            )
+        await session.commit()
+    service = StatsService(harness.content.catalog, harness.settings.admin_ids)
+    lead_a = Viewer(LEAD_A, Role.LEAD)
+    async with harness.database.session_factory() as session:
+        overall = await service.report(session, lead_a, None, 30)
+        short = await service.report(session, lead_a, None, 7)
+        own_b = await service.report(session, Viewer(LEAD_B, Role.LEAD), world.cohort_b, None)
+        everyone = await service.report(session, Viewer(ADMIN, Role.ADMIN), None, 30)
+    assert overall is not None and short is not None and own_b is not None
+    assert everyone is not None
+    today = utcnow().date()
+    assert overall.daily[0].day == today - timedelta(days=10) and len(overall.daily) == 11
+    assert len(short.daily) == 7  # the period starts after the cohort was made
+    assert own_b.daily[0].day == today - timedelta(days=3) and len(own_b.daily) == 4
+    assert len(everyone.daily) == 30  # all students: no cohort to start from
+    assert render_chart(overall).startswith(b"\x89PNG")

@@ -68,6 +68,8 @@ ButtonEntry = Annotated[
 
 class Node(Strict):
     text: Template
+    # What staff read for this screen in the stats ("where they are now"): plain words.
+    title: str | None = None
     parent: NodeId | None = None
     buttons: list[ButtonEntry] = []
     uses: list[str] = []

@@ -1,9 +1,10 @@
 """The stats chart: the funnel as horizontal bars and daily active students as a line, one PNG.
 
 Drawn with matplotlib's Agg backend through the object API (no pyplot state), so it is safe
-to render in a worker thread. Numbers hidden from a lead ("<5") are never drawn as values:
-a hidden bar is an empty hatched bar labelled "<5", and hidden days are left out of the line,
-over a hatched band marking the hidden range.
+to render in a worker thread. For a lead it counts the students who agreed to share, exactly
+(see report); should a hidden number ever reach it, it is never drawn as a value: a hidden
+bar is an empty hatched bar labelled "<5", and hidden days are left out of the line. The
+daily line starts on the day the cohort (the earliest one in scope) was made.
 """
 
 import io
@@ -76,14 +77,20 @@ def _draw_funnel(axes: Axes, report: StatsReport) -> None:
         else:
             axes.barh(position, step.count.exact, color=BAR_COLOR)
             text = f"{step.count.exact:,}"
-            if step.percent is not None and step.key != "started":
+            if step.percent is not None and step.key != "active":
                 text += f"  ({step.percent}%)"
         width = LOW_COUNT if step.count.exact is None else step.count.exact
         axes.text(width + top * 0.01, position, text, va="center", fontsize=11)
     axes.set_yticks(positions, labels, fontsize=11)
     axes.invert_yaxis()
     axes.set_xlim(0, top * 1.25)
-    axes.set_title("Funnel: students who started in the period", fontsize=12, loc="left")
+    axes.set_title(
+        "Funnel: students active in the period"
+        if report.exact
+        else "Funnel: students who shared, active in the period",
+        fontsize=12,
+        loc="left",
+    )
     axes.spines[["top", "right"]].set_visible(False)
     axes.tick_params(axis="x", labelsize=9)
 
@@ -107,7 +114,7 @@ def _draw_daily(axes: Axes, report: StatsReport) -> None:
         )
         axes.legend(loc="upper left", fontsize=9, frameon=False)
     axes.set_ylim(0, top * 1.15 + 1)
-    axes.set_title(f"Daily active students, last {len(days)} days", fontsize=12, loc="left")
+    axes.set_title(f"Daily active students, {len(days)} days", fontsize=12, loc="left")
     axes.spines[["top", "right"]].set_visible(False)
     axes.grid(axis="y", color="#e5e8eb", linewidth=0.8)
     axes.set_axisbelow(True)

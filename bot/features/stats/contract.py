@@ -3,11 +3,11 @@
 from bot.engine.dialogs import Contract
 from bot.features.stats.report import sample_report
 
-STATS_COHORT, EXPORT_COHORT = "stats_cohort", "export_cohort"
+STATS_COHORT, STATS_PERIOD, EXPORT_COHORT = "stats_cohort", "stats_period", "export_cohort"
 
 CONTRACT = Contract(
     nodes=frozenset({"stats"}),
-    messages=frozenset({"stats_chart", "export_caption", "export_empty"}),
-    actions=frozenset({STATS_COHORT, EXPORT_COHORT}),
+    messages=frozenset({"stats_chart", "stats_period_unknown", "export_caption", "export_empty"}),
+    actions=frozenset({STATS_COHORT, STATS_PERIOD, EXPORT_COHORT}),
     variables={"stats": lambda profile: sample_report()},
 )

@@ -8,6 +8,7 @@ changed"). Staff screens are rendered, not shown: they are not counted as studen
 
 import asyncio
 import importlib
+from typing import TYPE_CHECKING
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, Filter
@@ -17,13 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db.models import utcnow
 from bot.engine.callbacks import ActionCallback
 from bot.features.feature import Kit, Wiring
-from bot.features.stats.contract import EXPORT_COHORT, STATS_COHORT
+from bot.features.stats.contract import EXPORT_COHORT, STATS_COHORT, STATS_PERIOD
 from bot.features.stats.export import ExportService, configured_key
 from bot.features.stats.queries import StatsService
-from bot.features.stats.report import DEFAULT_DAYS, parse_period
+from bot.features.stats.report import DEFAULT_DAYS, PeriodUnknown, parse_period
 from bot.filters import IsStaff, PrivateChat
 from bot.services.roles import Viewer
 from bot.ui import Ui
+
+if TYPE_CHECKING:
+    from bot.app import Content
 
 # matplotlib takes a second to import: the bot loads it in the background as it starts
 # (preload_charts, a start-up step of the Dispatcher), and commands that never draw (content
@@ -42,10 +46,31 @@ class CohortArg(Filter):
     async def __call__(
         self, callback: CallbackQuery, callback_data: ActionCallback
     ) -> bool | dict[str, Scope]:
-        cohort, _, period = callback_data.arg.partition(".")
-        if not cohort.isdigit() or len(cohort) > 12:
+        cohort, dot, period = callback_data.arg.partition(".")
+        if not cohort.isdigit() or len(cohort) > 12 or (dot and not period):
             return False
-        return {"scope": (int(cohort), parse_period(period) if period else DEFAULT_DAYS)}
+        try:
+            days = parse_period(period) if period else DEFAULT_DAYS
+        except PeriodUnknown:
+            return False
+        return {"scope": (int(cohort), days)}
+
+
+class PeriodArg(Filter):
+    """Reads a period button's `<7|30|all>` (all the viewer's cohorts) or
+    `<7|30|all>.<cohort id>` into `scope`; a forged arg does not pass."""
+
+    async def __call__(
+        self, callback: CallbackQuery, callback_data: ActionCallback
+    ) -> bool | dict[str, Scope]:
+        period, dot, cohort = callback_data.arg.partition(".")
+        if not period or (dot and (not cohort.isdigit() or len(cohort) > 12)):
+            return False
+        try:
+            days = parse_period(period)
+        except PeriodUnknown:
+            return False
+        return {"scope": (int(cohort) if dot else None, days)}
 
 
 async def send_stats(
@@ -101,7 +126,12 @@ async def stats_command(
     ui: Ui,
     stats: StatsService,
 ) -> None:
-    await send_stats(ui, reports, viewer, stats, (None, parse_period(command.args)))
+    try:
+        days = parse_period(command.args)
+    except PeriodUnknown:
+        await ui.say("stats_period_unknown")
+        return
+    await send_stats(ui, reports, viewer, stats, (None, days))
 
 
 async def export_command(
@@ -115,6 +145,18 @@ async def export_command(
 
 
 async def stats_cohort(
+    callback: CallbackQuery,
+    scope: Scope,
+    reports: async_sessionmaker[AsyncSession],
+    viewer: Viewer,
+    ui: Ui,
+    stats: StatsService,
+) -> None:
+    if not await send_stats(ui, reports, viewer, stats, scope):
+        await refuse(callback, ui)
+
+
+async def stats_period(
     callback: CallbackQuery,
     scope: Scope,
     reports: async_sessionmaker[AsyncSession],
@@ -143,6 +185,11 @@ async def refuse(callback: CallbackQuery, ui: Ui) -> None:
     await ui.toast("menu_changed")
 
 
+def screen_titles(content: "Content") -> dict[str, str]:
+    """Node id → the screen's `title:` in the dialogs, for "where they are now"."""
+    return {node_id: node.title for node_id, node in content.dialogs.nodes.items() if node.title}
+
+
 async def preload_charts() -> None:
     await asyncio.to_thread(importlib.import_module, CHARTS)
 
@@ -151,7 +198,9 @@ def setup(kit: Kit) -> Wiring:
     settings, catalog = kit.settings, kit.content.catalog
     return Wiring(
         services={
-            "stats": StatsService(catalog, settings.admin_ids, kit.content.reasons),
+            "stats": StatsService(
+                catalog, settings.admin_ids, kit.content.reasons, screen_titles(kit.content)
+            ),
             "export": ExportService(catalog, configured_key(settings), settings.admin_ids),
         },
         on_startup=[preload_charts],
@@ -169,5 +218,7 @@ def create_router() -> Router:
     router.callback_query.register(
         export_cohort, button(F.name == EXPORT_COHORT), staff, CohortArg()
     )
-    router.callback_query.register(refuse, button(F.name.in_({STATS_COHORT, EXPORT_COHORT})), staff)
+    router.callback_query.register(stats_period, button(F.name == STATS_PERIOD), staff, PeriodArg())
+    refused = {STATS_COHORT, STATS_PERIOD, EXPORT_COHORT}
+    router.callback_query.register(refuse, button(F.name.in_(refused)), staff)
     return router

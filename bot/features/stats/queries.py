@@ -7,18 +7,24 @@ A student may explore several careers, each with its own checklist attempts and 
 funnel per career counts a student under every career they touched, while the funnels per
 cohort and overall count each student once.
 
-Leads see aggregates of their own cohorts only (see scope), and every number of students they
-are shown goes through `count_for` (see report).
+Leads see aggregates of their own cohorts only (see scope). Every breakdown counts the
+students the viewer sees counted (`Scope.counted`: for leads, those who agreed to share), and
+exactly; the others' activity and progress is counted only in each cohort's "haven't shared"
+funnel, through `count_for` (see report).
+
+The period: students active in it (a day of theirs in active_days) and their progress to
+date, and how many started in it.
 """
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.content.catalog import Catalog
 from bot.content.reasons import Reasons
@@ -29,23 +35,27 @@ from bot.db.models import (
     Cohort,
     Event,
     Project,
+    ProjectStepDone,
     QuizAttempt,
     Student,
     UnansweredQuestion,
     as_utc,
     utcnow,
 )
+from bot.features.checklist.service import signs_of
 from bot.features.questions.service import FALLBACK
 from bot.features.stats.report import (
     ACTIVE_WINDOWS,
     Count,
     Day,
+    DropOff,
     Funnel,
     Group,
     QuizCounts,
     Ranked,
     ReasonGroup,
     StatsReport,
+    Stop,
     count_for,
 )
 from bot.features.stats.scope import Scope, resolve_scope
@@ -58,7 +68,7 @@ TOP = 10
 COHORT_LIMIT = 20
 MATCHES_SHOWN = 5  # the careers the quiz matched most
 
-Shown = Callable[[int], Count]
+EMPTY = (0, 0, 0, 0, 0)
 
 
 def _sum(condition: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -70,6 +80,8 @@ class StatsService:
     catalog: Catalog
     admin_ids: frozenset[int] = frozenset()
     reasons: Reasons = field(default_factory=Reasons)
+    # Node id → the screen's title (the dialogs' `title:`), for "where they are now".
+    screens: Mapping[str, str] = field(default_factory=dict)
 
     async def scope(
         self, session: AsyncSession, viewer: Viewer, cohort_id: int | None
@@ -91,21 +103,19 @@ class StatsService:
             return None
         now = as_utc(now or utcnow())
         since = None if days is None else now - timedelta(days=days)
+        first_day = None if days is None else now.date() - timedelta(days=days - 1)
         exact = viewer.is_admin
 
-        def shown(value: int) -> Count:
-            return count_for(value, exact)
+        counted = scope.counted()
+        started = [*counted, Student.first_seen >= since] if since is not None else counted
+        in_period = [*counted, *_active_since(first_day)]
 
-        started = list(scope.students())
-        if since is not None:
-            started.append(Student.first_seen >= since)
-
-        groups = await self._funnel_groups(session, started)
-        total = _add(groups.values())
-        funnel = _funnel(total, shown)
-        cohorts, more = await self._cohorts(session, scope, groups, shown)
-        careers = self._careers(await self._career_funnels(session, started), groups, shown)
-        career_reasons, cohort_reasons = await self._reasons(session, started, cohorts, shown)
+        groups = await self._funnel_groups(session, in_period)
+        funnel = _funnel(_add(groups.values()))
+        members, sharing = await self._membership(session, scope)
+        cohorts, more = await self._cohorts(session, scope, groups, first_day, exact)
+        careers = self._careers(await self._career_funnels(session, in_period), groups)
+        career_reasons, cohort_reasons = await self._reasons(session, in_period, cohorts)
         return StatsReport(
             exact=exact,
             cohort_id=scope.cohort.id if scope.cohort else None,
@@ -113,25 +123,36 @@ class StatsService:
             cohort_count=await self._cohort_count(session, scope),
             days=days,
             now=now,
-            started=funnel.started,
-            active=await self._active(session, scope, now, shown),
+            members=members,
+            sharing=sharing,
+            started=Count(await self._count(session, started)),
+            active=await self._active(session, counted, now),
             funnel=funnel,
-            nodes=await self._nodes(session, started, shown),
-            intents=await self._intents(session, scope, since, shown),
-            unanswered=shown(await self._unanswered_total(session, scope, since)),
+            nodes=await self._nodes(session, in_period),
+            intents=await self._intents(session, scope, since),
+            unanswered=Count(await self._unanswered_total(session, scope, since)),
             unanswered_top=await self._unanswered_top(session, scope, since) if exact else [],
             cohorts=cohorts,
             cohorts_more=more,
             careers=careers,
-            daily=await self._daily(session, scope, now, days, shown),
-            quiz=await self._quiz(session, started, shown),
+            daily=await self._daily(session, scope, now, days),
+            quiz=await self._quiz(session, in_period),
             career_reasons=career_reasons,
             cohort_reasons=cohort_reasons,
+            dropoff=await self._dropoff(session, in_period),
         )
 
-    async def _quiz(
-        self, session: AsyncSession, started: list[ColumnElement[bool]], shown: Shown
-    ) -> QuizCounts:
+    async def _count(self, session: AsyncSession, conditions: list[ColumnElement[bool]]) -> int:
+        query = select(func.count()).select_from(Student).where(*conditions)
+        return int(await session.scalar(query) or 0)
+
+    async def _membership(self, session: AsyncSession, scope: Scope) -> tuple[int, int]:
+        """Students in scope, and of them those who agreed to share: never hidden."""
+        query = select(func.count(), _sum(Student.shares.is_(True))).where(*scope.students())
+        members, sharing = (await session.execute(query)).one()
+        return int(members), int(sharing)
+
+    async def _quiz(self, session: AsyncSession, started: list[ColumnElement[bool]]) -> QuizCounts:
         rows = await session.execute(
             select(QuizAttempt.student_id, QuizAttempt.finished_at, QuizAttempt.matches)
             .join(Student, Student.id == QuizAttempt.student_id)
@@ -147,13 +168,14 @@ class StatsService:
                 matched.update((student_id, slug) for slug in (matches or "").split(",") if slug)
         by_career = Counter(slug for _, slug in matched)
         top = sorted(by_career.items(), key=lambda item: (-item[1], item[0]))[:MATCHES_SHOWN]
-        ranked = [Ranked(self._career_name(slug), shown(count)) for slug, count in top]
-        return QuizCounts(shown(len(began)), shown(len(finished)), ranked)
+        ranked = [Ranked(self._career_name(slug), Count(count)) for slug, count in top]
+        return QuizCounts(Count(len(began)), Count(len(finished)), ranked)
 
     async def _funnel_groups(
         self, session: AsyncSession, started: list[ColumnElement[bool]]
     ) -> dict[tuple[int | None, str | None], tuple[int, ...]]:
-        """The funnel of the students started in the period, per (cohort, career).
+        """The funnel of the students in `started` (those active in the period), per
+        (cohort, career).
 
         Each later step is counted from its own (much smaller) table joined to the students,
         rather than probing every student for attempts and projects.
@@ -201,10 +223,12 @@ class StatsService:
         session: AsyncSession,
         scope: Scope,
         groups: dict[tuple[int | None, str | None], tuple[int, ...]],
-        shown: Shown,
+        first_day: date | None,
+        exact: bool,
     ) -> tuple[list[Group], int]:
-        """The funnel per cohort: the busiest first, then the newest of the rest, up to
-        COHORT_LIMIT; students of no cohort last (admins only)."""
+        """The funnel per cohort: the busiest first (by students counted), then the newest of
+        the rest, up to COHORT_LIMIT; students of no cohort last (admins only). Each with its
+        membership and the funnel of its students who haven't shared."""
         per_cohort: dict[int | None, list[tuple[int, ...]]] = {}
         for (cohort_id, _career), values in groups.items():
             per_cohort.setdefault(cohort_id, []).append(values)
@@ -223,24 +247,54 @@ class StatsService:
             )
             listed.extend(newest.scalars())
         names: dict[int, str] = {}
+        members: dict[int, tuple[int, int]] = {}
+        unshared: dict[int | None, tuple[int, ...]] = {}
         if listed:
             rows = await session.execute(
                 select(Cohort.id, Cohort.name).where(Cohort.id.in_(listed))
             )
             names = {cohort_id: name for cohort_id, name in rows.all()}
-        empty = (0, 0, 0, 0, 0)
-        result = [
-            Group(cohort_id, names.get(cohort_id), _funnel(totals.get(cohort_id, empty), shown))
-            for cohort_id in listed
-        ]
+            listed_students = [*scope.students(), Student.cohort_id.in_(listed)]
+            counts = await session.execute(
+                select(Student.cohort_id, func.count(), _sum(Student.shares.is_(True)))
+                .where(*listed_students)
+                .group_by(Student.cohort_id)
+            )
+            members = {cohort_id: (int(n), int(s)) for cohort_id, n, s in counts.all()}
+            # For a lead, the non-sharers' funnel is all time whatever the period: two
+            # periods' exact figures (9 all time, 7 in 30 days) would otherwise give away the
+            # small difference between them.
+            hidden = [
+                *scope.unshared(),
+                Student.cohort_id.in_(listed),
+                *(_active_since(first_day) if exact else ()),
+            ]
+            for (cohort_id, _career), values in (
+                await self._funnel_groups(session, hidden)
+            ).items():
+                unshared[cohort_id] = _add((unshared.get(cohort_id, EMPTY), values))
+        result = []
+        for cohort_id in listed:
+            joined, sharing = members.get(cohort_id, (0, 0))
+            others = tuple(count_for(value, exact) for value in unshared.get(cohort_id, EMPTY))
+            result.append(
+                Group(
+                    cohort_id,
+                    names.get(cohort_id),
+                    _funnel(totals.get(cohort_id, EMPTY)),
+                    joined,
+                    sharing,
+                    Funnel(*others),
+                )
+            )
         if None in totals:
-            result.append(Group(None, None, _funnel(totals[None], shown)))
+            result.append(Group(None, None, _funnel(totals[None])))
         return result, max(0, len(busiest) - len(listed))
 
     async def _career_funnels(
         self, session: AsyncSession, started: list[ColumnElement[bool]]
     ) -> dict[str, list[int]]:
-        """The funnel per career of the students started in the period: a student counts
+        """The funnel per career of the students active in the period: a student counts
         under every career they touched (an event of it, or their current career), and the
         later steps are that career's tour views, finished attempts and project."""
         in_period = select(Student.id).where(*started)
@@ -302,21 +356,16 @@ class StatsService:
         self,
         funnels: dict[str, list[int]],
         groups: dict[tuple[int | None, str | None], tuple[int, ...]],
-        shown: Shown,
     ) -> list[Group]:
         """The careers students explored, most explored first, then by title; students with
-        no career yet last.
-
-        Careers whose count a lead sees as "<5" are ordered by title alone, after the
-        others: ordering them by their hidden counts would tell which of them is bigger.
-        """
+        no career yet last."""
         listed = []
         for career, values in funnels.items():
-            listed.append(Group(None, self._career_name(career), _funnel(tuple(values), shown)))
-        listed.sort(key=lambda group: (-(group.funnel.started.exact or 0), group.name or ""))
+            listed.append(Group(None, self._career_name(career), _funnel(tuple(values))))
+        listed.sort(key=lambda group: (-(group.funnel.active.exact or 0), group.name or ""))
         none = _add(values for (_cohort, career), values in groups.items() if career is None)
         if none[0]:
-            listed.append(Group(None, None, _funnel(none, shown)))
+            listed.append(Group(None, None, _funnel(none)))
         return listed
 
     async def _reasons(
@@ -324,9 +373,8 @@ class StatsService:
         session: AsyncSession,
         started: list[ColumnElement[bool]],
         cohorts: list[Group],
-        shown: Shown,
     ) -> tuple[list[ReasonGroup], list[ReasonGroup]]:
-        """The reasons the students started in the period gave, per career (by title) and
+        """The reasons the students active in the period gave, per career (by title) and
         per cohort listed (in the report's order): students per reason, each counted once
         per career or cohort whichever moment they gave it at."""
         students = func.count(func.distinct(CareerReason.student_id))
@@ -350,13 +398,13 @@ class StatsService:
             found.setdefault(cohort_id, {})[reason] = int(value)
         by_career = sorted(
             (
-                ReasonGroup(self._career_name(career), self._reason_counts(counts, shown))
+                ReasonGroup(self._career_name(career), self._reason_counts(counts))
                 for career, counts in careers.items()
             ),
             key=lambda group: group.name or "",
         )
         by_cohort = [
-            ReasonGroup(group.name, self._reason_counts(found[group.id], shown))
+            ReasonGroup(group.name, self._reason_counts(found[group.id]))
             for group in cohorts
             if group.id in found
         ]
@@ -367,42 +415,42 @@ class StatsService:
         profile = self.catalog.get(slug)
         return profile.title if profile else slug
 
-    def _reason_counts(self, counts: dict[str, int], shown: Shown) -> list[Ranked]:
+    def _reason_counts(self, counts: dict[str, int]) -> list[Ranked]:
         """In the order of content/reasons.yaml; ids since removed after them, by id."""
         order = {reason.id: index for index, reason in enumerate(self.reasons.choices)}
         ids = sorted(counts, key=lambda reason: (order.get(reason, len(order)), reason))
-        return [Ranked(self.reasons.label(reason), shown(counts[reason])) for reason in ids]
+        return [Ranked(self.reasons.label(reason), Count(counts[reason])) for reason in ids]
 
     async def _active(
-        self, session: AsyncSession, scope: Scope, now: datetime, shown: Shown
+        self, session: AsyncSession, counted: list[ColumnElement[bool]], now: datetime
     ) -> dict[int, Count]:
         columns = [_sum(Student.last_seen >= now - timedelta(days=d)) for d in ACTIVE_WINDOWS]
-        row = (await session.execute(select(*columns).where(*scope.students()))).one()
-        return {days: shown(int(value)) for days, value in zip(ACTIVE_WINDOWS, row, strict=True)}
+        row = (await session.execute(select(*columns).where(*counted))).one()
+        return {days: Count(int(value)) for days, value in zip(ACTIVE_WINDOWS, row, strict=True)}
 
     async def _nodes(
-        self, session: AsyncSession, started: list[ColumnElement[bool]], shown: Shown
+        self, session: AsyncSession, started: list[ColumnElement[bool]]
     ) -> list[Ranked]:
-        """Where the students started in the period are now: their last dialog node."""
-        total = func.count().label("total")
-        query = (
-            select(Student.node, total)
-            .where(*started)
-            .group_by(Student.node)
-            .order_by(total.desc(), Student.node)
-            .limit(TOP)
+        """Where the students active in the period are now: the title of their last screen.
+        Screens without a title (or since removed) count together as "" (other screens);
+        None: no screen yet. Several screens may share a title."""
+        rows = await session.execute(
+            select(Student.node, func.count()).where(*started).group_by(Student.node)
         )
-        rows = await session.execute(query)
-        return [Ranked(node, shown(int(value))) for node, value in rows.all()]
+        by_title: Counter[str | None] = Counter()
+        for node, value in rows.all():
+            by_title[None if node is None else self.screens.get(node, "")] += int(value)
+        ranked = sorted(by_title.items(), key=lambda item: (-item[1], item[0] or "~"))
+        return [Ranked(title, Count(value)) for title, value in ranked[:TOP]]
 
     async def _intents(
-        self, session: AsyncSession, scope: Scope, since: datetime | None, shown: Shown
+        self, session: AsyncSession, scope: Scope, since: datetime | None
     ) -> list[Ranked]:
         total = func.count().label("total")
         conditions = [
             Event.kind == "question",
             Event.name != FALLBACK,
-            scope.rows_of(Event.student_id),
+            scope.counted_rows_of(Event.student_id),
         ]
         if since is not None:
             conditions.append(Event.created_at >= since)
@@ -414,10 +462,10 @@ class StatsService:
             .limit(TOP)
         )
         rows = await session.execute(query)
-        return [Ranked(name, shown(int(value))) for name, value in rows.all()]
+        return [Ranked(name, Count(int(value))) for name, value in rows.all()]
 
     def _unanswered_where(self, scope: Scope, since: datetime | None) -> list[ColumnElement[bool]]:
-        conditions = [scope.rows_of(UnansweredQuestion.student_id)]
+        conditions = [scope.counted_rows_of(UnansweredQuestion.student_id)]
         if since is not None:
             conditions.append(UnansweredQuestion.created_at >= since)
         return conditions
@@ -446,21 +494,112 @@ class StatsService:
         return [Ranked(mask(text), Count(int(value))) for text, value in rows.all()]
 
     async def _daily(
-        self, session: AsyncSession, scope: Scope, now: datetime, days: int | None, shown: Shown
+        self, session: AsyncSession, scope: Scope, now: datetime, days: int | None
     ) -> list[Day]:
-        """Students active on each day of the period (at most CHART_DAYS), today included."""
+        """Students counted active on each day of the period (at most CHART_DAYS), today
+        included, from the day the earliest cohort in scope was made: none before it."""
         span = min(days or CHART_DAYS, CHART_DAYS)
         first = now.date() - timedelta(days=span - 1)
+        if not scope.everything:
+            created = await session.scalar(
+                select(func.min(Cohort.created_at)).where(*scope.cohorts())
+            )
+            if created is not None:
+                first = min(max(first, as_utc(created).date()), now.date())
         total = func.count().label("total")
         query = (
             select(ActiveDay.day, total)
-            .where(ActiveDay.day >= first, scope.rows_of(ActiveDay.student_id))
+            .where(ActiveDay.day >= first, scope.counted_rows_of(ActiveDay.student_id))
             .group_by(ActiveDay.day)
         )
         found = {day: int(value) for day, value in (await session.execute(query)).all()}
+        count = (now.date() - first).days + 1
         return [
-            Day(day, shown(found.get(day, 0)))
-            for day in (first + timedelta(days=offset) for offset in range(span))
+            Day(day, Count(found.get(day, 0)))
+            for day in (first + timedelta(days=offset) for offset in range(count))
+        ]
+
+    async def _dropoff(
+        self, session: AsyncSession, started: list[ColumnElement[bool]]
+    ) -> list[DropOff]:
+        """Per career, of the students active in the period: at which sign those who began
+        its checklist and never finished it stopped (their latest attempt's cursor), and at
+        which step those with an unfinished project are (steps are done in order)."""
+        in_period = select(Student.id).where(*started)
+        latest = (
+            select(func.max(ChecklistAttempt.id))
+            .where(
+                ChecklistAttempt.finished_at.is_(None), ChecklistAttempt.student_id.in_(in_period)
+            )
+            .group_by(ChecklistAttempt.student_id, ChecklistAttempt.career)
+        )
+        done = aliased(ChecklistAttempt)
+        finished_it = (
+            select(done.id)
+            .where(
+                done.student_id == ChecklistAttempt.student_id,
+                done.career == ChecklistAttempt.career,
+                done.finished_at.is_not(None),
+            )
+            .exists()
+        )
+        signs = await session.execute(
+            select(ChecklistAttempt.career, ChecklistAttempt.cursor, func.count())
+            .where(ChecklistAttempt.id.in_(latest), ~finished_it)
+            .group_by(ChecklistAttempt.career, ChecklistAttempt.cursor)
+        )
+        steps_done = (
+            select(Project.career.label("career"), func.count(ProjectStepDone.id).label("done"))
+            .outerjoin(ProjectStepDone, ProjectStepDone.project_id == Project.id)
+            .where(Project.finished_at.is_(None), Project.student_id.in_(in_period))
+            .group_by(Project.id, Project.career)
+            .subquery()
+        )
+        steps = await session.execute(
+            select(steps_done.c.career, steps_done.c.done, func.count()).group_by(
+                steps_done.c.career, steps_done.c.done
+            )
+        )
+        checklist: dict[str, Counter[int]] = {}
+        for career, cursor, value in signs.all():
+            checklist.setdefault(career, Counter())[int(cursor)] += int(value)
+        project: dict[str, Counter[int]] = {}
+        for career, reached, value in steps.all():
+            project.setdefault(career, Counter())[int(reached)] += int(value)
+        found = [
+            DropOff(
+                self._career_name(career),
+                self._sign_stops(career, checklist.get(career, Counter())),
+                self._step_stops(career, project.get(career, Counter())),
+            )
+            for career in set(checklist) | set(project)
+        ]
+        return sorted(found, key=lambda group: group.name)
+
+    def _sign_stops(self, career: str, cursors: Counter[int]) -> list[Stop]:
+        """The sign each stopped at: the one after those answered (the cursor)."""
+        profile = self.catalog.get(career)
+        signs = signs_of(profile) if profile else []
+        total = len(signs) or (max(cursors, default=0) + 1)
+        stopped: Counter[int] = Counter()
+        for cursor, value in cursors.items():
+            stopped[min(cursor, total - 1)] += value
+        return [
+            Stop(index + 1, total, signs[index].text if signs else None, Count(value))
+            for index, value in sorted(stopped.items())
+        ]
+
+    def _step_stops(self, career: str, reached: Counter[int]) -> list[Stop]:
+        """The step each is at: the one after those done."""
+        profile = self.catalog.get(career)
+        titles = [step.title for step in profile.project.steps] if profile else []
+        total = len(titles) or (max(reached, default=0) + 1)
+        at: Counter[int] = Counter()
+        for done, value in reached.items():
+            at[min(done, total - 1)] += value
+        return [
+            Stop(index + 1, total, titles[index] if titles else None, Count(value))
+            for index, value in sorted(at.items())
         ]
 
 
@@ -472,5 +611,13 @@ def _add(rows: Iterable[tuple[int, ...]]) -> tuple[int, ...]:
     return tuple(totals)
 
 
-def _funnel(values: tuple[int, ...], shown: Shown) -> Funnel:
-    return Funnel(*(shown(value) for value in values))
+def _funnel(values: tuple[int, ...]) -> Funnel:
+    return Funnel(*(Count(value) for value in values))
+
+
+def _active_since(first_day: date | None) -> list[ColumnElement[bool]]:
+    """Conditions on Student: active on `first_day` or later (None: all time, no condition)."""
+    if first_day is None:
+        return []
+    active = select(ActiveDay.student_id).where(ActiveDay.day >= first_day)
+    return [Student.id.in_(active)]

@@ -1,7 +1,11 @@
 """What /stats shows: the view models the templates and the chart render, and sample data.
 
-Every number of students a lead is shown goes through `count_for`, which hides numbers below
-LOW_COUNT as "<5".
+The small-number rule (one, for every screen and chart a lead gets): students who agreed to
+share their progress with their program (`students.shares` true) are counted exactly in every
+breakdown; everything about the others' activity and progress appears only in one "haven't
+shared" funnel per cohort, whose numbers from 1 to 4 read "<5" (`count_for`). Membership, how
+many students joined a cohort and how many of them share, is exact: the lead runs the
+cohort. Admins see every number exactly, everyone counted.
 """
 
 from dataclasses import dataclass, field
@@ -9,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from bot.db.models import utcnow
 
-# Leads never see a number of students below this; they see "<5" instead.
+# In a "haven't shared" funnel, leads see numbers from 1 to LOW_COUNT - 1 as "<5".
 LOW_COUNT = 5
 LOW_LABEL = f"<{LOW_COUNT}"
 DEFAULT_DAYS = 30
@@ -18,12 +22,16 @@ ACTIVE_WINDOWS = (1, 7, 30)
 
 # The funnel steps, in order: keys, and the labels the chart draws (the text is in YAML).
 FUNNEL_STEPS = (
-    ("started", "Started"),
+    ("active", "Active in the period"),
     ("explored", "Explored the tour"),
     ("checklist", "Finished the checklist"),
     ("project_started", "Started the project"),
     ("project_finished", "Finished the project"),
 )
+
+
+class PeriodUnknown(ValueError):
+    """A period other than 7, 30 or all."""
 
 
 @dataclass(frozen=True)
@@ -41,16 +49,25 @@ class Count:
 
 
 def count_for(value: int, exact: bool) -> Count:
-    """THE rule for numbers shown to leads: anything below LOW_COUNT becomes "<5".
-
-    Admins (`exact`) see every number as it is.
-    """
-    return Count(value if exact or value >= LOW_COUNT else None)
+    """THE rule for the students who haven't shared, as leads see them: 1 to 4 read "<5"
+    (0 stays 0: nobody is singled out by it). Admins (`exact`) see every number as it is."""
+    return Count(value if exact or value == 0 or value >= LOW_COUNT else None)
 
 
 def parse_period(text: str | None) -> int | None:
-    """`/stats 7|30|all`: the period in days (None: all time); anything else is the default."""
-    return PERIODS.get((text or "").strip().lower(), DEFAULT_DAYS)
+    """`/stats 7|30|all`: the period in days (None: all time); none given: the default.
+    Anything else raises PeriodUnknown."""
+    wanted = (text or "").strip().lower()
+    if not wanted:
+        return DEFAULT_DAYS
+    if wanted not in PERIODS:
+        raise PeriodUnknown(wanted)
+    return PERIODS[wanted]
+
+
+def period_name(days: int | None) -> str:
+    """The period as `/stats` and the buttons write it: a number of days, or "all"."""
+    return "all" if days is None else str(days)
 
 
 @dataclass(frozen=True)
@@ -58,12 +75,14 @@ class Step:
     key: str
     label: str
     count: Count
-    percent: int | None  # of the students started; None when either number is hidden
+    percent: int | None  # of the students active; None when either number is hidden
 
 
 @dataclass(frozen=True)
 class Funnel:
-    started: Count
+    """Students active in the period, and how far each has come to date."""
+
+    active: Count
     explored: Count
     checklist: Count
     project_started: Count
@@ -71,7 +90,7 @@ class Funnel:
 
     @property
     def steps(self) -> list[Step]:
-        base = self.started.exact
+        base = self.active.exact
         steps = []
         for key, label in FUNNEL_STEPS:
             count: Count = getattr(self, key)
@@ -87,11 +106,15 @@ class Group:
     """A funnel of one cohort or career. `name` None: no cohort / no career chosen.
 
     A career's funnel starts with the students who explored it: one student may count under
-    several careers."""
+    several careers. A cohort's also has its membership (`members`, of them `sharing`:
+    exact) and `unshared`, the funnel of its students who haven't shared (leads: "<5")."""
 
     id: int | None
     name: str | None
     funnel: Funnel
+    members: int = 0
+    sharing: int = 0
+    unshared: Funnel | None = None
 
 
 @dataclass(frozen=True)
@@ -108,7 +131,7 @@ class Day:
 
 @dataclass(frozen=True)
 class QuizCounts:
-    """The interest quiz among the students started in the period: how many began it, how
+    """The interest quiz among the students active in the period: how many began it, how
     many finished it, and the careers it matched them with most (a student counts once per
     career, whatever their retakes)."""
 
@@ -120,7 +143,7 @@ class QuizCounts:
 @dataclass(frozen=True)
 class ReasonGroup:
     """The reasons given about one career, or by the students of one cohort (`name` None:
-    no cohort), in the order of content/reasons.yaml: never by count, which may be hidden."""
+    no cohort), in the order of content/reasons.yaml."""
 
     name: str | None
     # Students per reason: content/reasons.yaml's label (a removed reason's id), and count.
@@ -128,17 +151,40 @@ class ReasonGroup:
 
 
 @dataclass(frozen=True)
+class Stop:
+    """Where students stopped: sign or step `number` of `total`, named by the content
+    (`name` None: the career left the catalog), and how many stopped there."""
+
+    number: int
+    total: int
+    name: str | None
+    count: Count
+
+
+@dataclass(frozen=True)
+class DropOff:
+    """Per career: the students who began its checklist and stopped at a sign, and those
+    who started its project and are at a step (unfinished)."""
+
+    name: str
+    checklist: list[Stop]
+    project: list[Stop]
+
+
+@dataclass(frozen=True)
 class StatsReport:
-    exact: bool  # the viewer is an admin and sees exact numbers
+    exact: bool  # the viewer is an admin and sees exact numbers, everyone counted
     cohort_id: int | None  # one cohort, or None for all the viewer may see
     cohort_name: str | None
     cohort_count: int  # cohorts in scope
     days: int | None  # the period; None: all time
     now: datetime
-    started: Count
+    members: int  # students in scope (in the viewer's cohorts), exact
+    sharing: int  # of them, agreed to share their progress
+    started: Count  # counted students who started in the period
     active: dict[int, Count]
     funnel: Funnel
-    nodes: list[Ranked]
+    nodes: list[Ranked]  # name: the screen's title; "" other screens; None no screen yet
     intents: list[Ranked]
     unanswered: Count
     unanswered_top: list[Ranked]  # admins only: the most frequent texts
@@ -149,6 +195,7 @@ class StatsReport:
     quiz: "QuizCounts | None" = None
     career_reasons: list[ReasonGroup] = field(default_factory=list)
     cohort_reasons: list[ReasonGroup] = field(default_factory=list)
+    dropoff: list[DropOff] = field(default_factory=list)
 
     @property
     def since(self) -> datetime | None:
@@ -161,17 +208,25 @@ class StatsReport:
     @property
     def period(self) -> str:
         """The period as `/stats` and the buttons write it: a number of days, or "all"."""
-        return "all" if self.days is None else str(self.days)
+        return period_name(self.days)
+
+    @property
+    def periods(self) -> list[str]:
+        """The periods a viewer may switch to, in the buttons' order."""
+        return list(PERIODS)
 
 
 def sample_report(exact: bool = False) -> StatsReport:
     """A report with every part filled, hidden numbers included, for `content check`."""
     now = utcnow()
 
-    def shown(value: int) -> Count:
+    def hidden(value: int) -> Count:
         return count_for(value, exact)
 
-    funnel = Funnel(shown(40), shown(31), shown(12), shown(6), shown(2))
+    def funnel(*values: int) -> Funnel:
+        return Funnel(*(Count(value) for value in values))
+
+    main = funnel(40, 31, 12, 6, 2)
     return StatsReport(
         exact=exact,
         cohort_id=None,
@@ -179,37 +234,61 @@ def sample_report(exact: bool = False) -> StatsReport:
         cohort_count=2,
         days=DEFAULT_DAYS,
         now=now,
-        started=funnel.started,
+        members=52,
+        sharing=44,
+        started=Count(9),
         active={
-            days: shown(value) for days, value in zip(ACTIVE_WINDOWS, (3, 18, 40), strict=True)
+            days: Count(value) for days, value in zip(ACTIVE_WINDOWS, (3, 18, 40), strict=True)
         },
-        funnel=funnel,
-        nodes=[Ranked("menu", shown(14)), Ranked(None, shown(1))],
-        intents=[Ranked("pay", shown(22)), Ranked("day", shown(3))],
-        unanswered=shown(7),
-        unanswered_top=[Ranked("can I do it from home?", Count(4))],
+        funnel=main,
+        nodes=[Ranked("Menu", Count(14)), Ranked("", Count(3)), Ranked(None, Count(1))],
+        intents=[Ranked("pay", Count(22)), Ranked("day", Count(3))],
+        unanswered=Count(7),
+        unanswered_top=[Ranked("can I do it from home?", Count(4))] if exact else [],
         cohorts=[
-            Group(1, "Class 7B", Funnel(shown(30), shown(25), shown(10), shown(5), shown(2))),
-            Group(2, "Class 7C", Funnel(shown(10), shown(6), shown(2), shown(1), shown(0))),
-            Group(None, None, Funnel(shown(0), shown(0), shown(0), shown(0), shown(0))),
+            Group(
+                1,
+                "Class 7B",
+                funnel(30, 25, 10, 5, 2),
+                36,
+                30,
+                Funnel(hidden(5), hidden(4), hidden(2), hidden(0), hidden(0)),
+            ),
+            Group(
+                2,
+                "Class 7C",
+                funnel(10, 6, 2, 1, 0),
+                16,
+                14,
+                Funnel(hidden(2), hidden(1), hidden(0), hidden(0), hidden(0)),
+            ),
+            Group(None, None, funnel(0, 0, 0, 0, 0)),
         ],
         cohorts_more=1,
         careers=[
-            Group(None, "A career", funnel),
-            Group(None, "Another career", Funnel(shown(9), shown(7), shown(3), shown(1), shown(0))),
-            Group(None, "a-removed-career", Funnel(*(shown(1) for _ in range(5)))),
-            Group(None, None, Funnel(shown(2), shown(0), shown(0), shown(0), shown(0))),
+            Group(None, "A career", main),
+            Group(None, "Another career", funnel(9, 7, 3, 1, 0)),
+            Group(None, "a-removed-career", funnel(1, 1, 1, 1, 1)),
+            Group(None, None, funnel(2, 0, 0, 0, 0)),
         ],
-        daily=[Day(now.date() - timedelta(days=n), shown(n % 9)) for n in range(29, -1, -1)],
+        daily=[Day(now.date() - timedelta(days=n), Count(n % 9)) for n in range(29, -1, -1)],
         quiz=QuizCounts(
-            shown(12), shown(9), [Ranked("A career", shown(6)), Ranked("Another", shown(2))]
+            Count(12), Count(9), [Ranked("A career", Count(6)), Ranked("Another", Count(2))]
         ),
         career_reasons=[
-            ReasonGroup("A career", [Ranked("A reason", shown(6)), Ranked("gone", shown(1))]),
-            ReasonGroup("a-removed-career", [Ranked("A reason", shown(2))]),
+            ReasonGroup("A career", [Ranked("A reason", Count(6)), Ranked("gone", Count(1))]),
+            ReasonGroup("a-removed-career", [Ranked("A reason", Count(2))]),
         ],
         cohort_reasons=[
-            ReasonGroup("Class 7B", [Ranked("A reason", shown(5))]),
-            ReasonGroup(None, [Ranked("Another reason", shown(3))]),
+            ReasonGroup("Class 7B", [Ranked("A reason", Count(5))]),
+            ReasonGroup(None, [Ranked("Another reason", Count(3))]),
+        ],
+        dropoff=[
+            DropOff(
+                "A career",
+                [Stop(1, 7, "Can you hear small differences?", Count(3))],
+                [Stop(2, 5, "Make a beat", Count(4)), Stop(5, 5, "Share it", Count(1))],
+            ),
+            DropOff("a-removed-career", [Stop(3, 7, None, Count(1))], []),
         ],
     )

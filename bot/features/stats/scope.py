@@ -46,6 +46,24 @@ class Scope:
             conditions.append(Student.cohort_id.in_(mine))
         return conditions
 
+    def counted(self) -> list[ColumnElement[bool]]:
+        """Conditions on Student: the students whose activity and progress the viewer sees
+        counted exactly. Leads: those who agreed to share it; admins: everyone."""
+        if self.viewer.is_admin:
+            return self.students()
+        return [*self.students(), Student.shares.is_(True)]
+
+    def unshared(self) -> list[ColumnElement[bool]]:
+        """Conditions on Student: the students in scope who haven't agreed to share."""
+        return [*self.students(), Student.shares.is_not(True)]
+
+    def counted_rows_of(self, column: InstrumentedAttribute[int]) -> ColumnElement[bool]:
+        """A condition on another table's `student_id` column: the row is about a student
+        the viewer sees counted (see `counted`)."""
+        if self.viewer.is_admin:
+            return self.rows_of(column)
+        return column.in_(select(Student.id).where(*self.counted()))
+
     def rows_of(self, column: InstrumentedAttribute[int]) -> ColumnElement[bool]:
         """A condition on another table's `student_id` column: the row is about a student in
         scope. For everything, it only leaves out the few staff, without a join."""
