@@ -211,6 +211,9 @@ def slug_of(harness: BotHarness, title: str) -> str:
 
 async def on_career(conversation: Conversation, title: str, start: str = "/start") -> None:
     assert_no_error(await conversation.send(start))
+    if start != "/start":
+        # Joining a cohort asks first whether its lead may see the student's progress.
+        assert_no_error(await conversation.press("✅ Yes, share"))
     assert_no_error(await conversation.press(title))
 
 

@@ -11,7 +11,7 @@ OPEN = "open"
 COMPARE = "compare"
 
 CONTRACT = Contract(
-    nodes=frozenset({HOME_NODE, CAREER_LIST_NODE, "help", "privacy", "compare_pick", "compare"}),
+    nodes=frozenset({HOME_NODE, CAREER_LIST_NODE, "help", "compare_pick", "compare"}),
     messages=frozenset({"welcome", "welcome_back"}),
     actions=frozenset({CHOOSE_CAREER, OPEN, COMPARE}),
     variables={"compare": lambda profile: compare(profile, profile), "visit": lambda _: ARRIVAL},
