@@ -24,7 +24,7 @@ from bot.failures import Failure, Stopped, database_errors, until_stopped
 from bot.features.cohorts.service import hand_cohort, staff_member
 from bot.features.leads.service import grant_lead, list_leads, revoke_lead
 from bot.features.stats.export import Export, ExportService, configured_key
-from bot.features.stats.queries import StatsService
+from bot.features.stats.queries import StatsService, screen_titles
 from bot.features.stats.report import DEFAULT_DAYS
 from bot.services.roles import Role, Viewer
 
@@ -300,10 +300,8 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> None:
     from bot.features.tour.service import TourService
 
     content = _content(settings)
-    from bot.features.stats.handlers import screen_titles
-
     service = StatsService(
-        content.catalog, settings.admin_ids, content.reasons, screen_titles(content)
+        content.catalog, settings.admin_ids, content.reasons, screen_titles(content.dialogs)
     )
 
     async def work(session: AsyncSession) -> str:

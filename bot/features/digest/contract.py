@@ -3,7 +3,7 @@
 from datetime import date
 
 from bot.engine.dialogs import Contract
-from bot.features.digest.service import (
+from bot.features.digest.week import (
     DIGEST_NODE,
     CohortWeek,
     DigestSettings,

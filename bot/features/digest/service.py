@@ -21,7 +21,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -41,6 +41,7 @@ from bot.db.models import (
     utcnow,
 )
 from bot.engine.dialogs import Screen
+from bot.features.digest.week import DIGEST_NODE, CohortWeek, DigestSettings, People, Week
 from bot.features.reminders.service import Slot
 from bot.features.stats.report import Count, count_for
 from bot.features.stats.scope import Scope
@@ -56,7 +57,6 @@ MONDAY = 0
 QUIET = timedelta(days=7)  # last active this long ago: gone quiet
 NAMES_SHOWN = 10  # first names per line; the rest as "and N more"
 QUESTIONS_SHOWN = 5  # question texts per cohort; the rest as "and N more"
-DIGEST_NODE = "digest_week"
 
 
 def digest_moment(now: datetime, zone: ZoneInfo, hour: int) -> datetime | None:
@@ -68,61 +68,6 @@ def digest_moment(now: datetime, zone: ZoneInfo, hour: int) -> datetime | None:
         return None
     moment = datetime.combine(local.date(), time(hour), tzinfo=zone)
     return moment.astimezone(UTC) if local >= moment else None
-
-
-@dataclass(frozen=True)
-class People:
-    """Students in one line of a cohort's digest."""
-
-    names: list[str]  # of those who share, by first name
-    more: int  # of those who share, beyond the names shown
-    hidden: Count  # those who don't share: counted only
-
-    @property
-    def empty(self) -> bool:
-        return not self.names and self.hidden.exact == 0
-
-
-@dataclass(frozen=True)
-class CohortWeek:
-    name: str
-    members: int
-    joined: People
-    active: People
-    checklist: People
-    project_started: People
-    project_finished: People
-    quiet: People
-    questions: list[str]  # masked
-    questions_more: int
-
-    @property
-    def calm(self) -> bool:
-        """Nothing happened: the digest says so in one line."""
-        lines = (self.joined, self.active, self.checklist, self.project_started)
-        return (
-            all(line.empty for line in (*lines, self.project_finished, self.quiet))
-            and not self.questions
-        )
-
-
-@dataclass(frozen=True)
-class Week:
-    """One lead's digest: the week it covers (local dates) and their cohorts."""
-
-    lead: str
-    first_day: date
-    last_day: date
-    cohorts: list[CohortWeek]
-
-
-@dataclass(frozen=True)
-class DigestSettings:
-    """What /digest shows: whether it is on, and when it comes."""
-
-    on: bool
-    hour: int
-    timezone: str
 
 
 @dataclass

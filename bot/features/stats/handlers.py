@@ -8,7 +8,6 @@ changed"). Staff screens are rendered, not shown: they are not counted as studen
 
 import asyncio
 import importlib
-from typing import TYPE_CHECKING
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, Filter
@@ -20,14 +19,11 @@ from bot.engine.callbacks import ActionCallback
 from bot.features.feature import Kit, Wiring
 from bot.features.stats.contract import EXPORT_COHORT, STATS_COHORT, STATS_PERIOD
 from bot.features.stats.export import ExportService, configured_key
-from bot.features.stats.queries import StatsService
+from bot.features.stats.queries import StatsService, screen_titles
 from bot.features.stats.report import DEFAULT_DAYS, PeriodUnknown, parse_period
 from bot.filters import IsStaff, PrivateChat
 from bot.services.roles import Viewer
 from bot.ui import Ui
-
-if TYPE_CHECKING:
-    from bot.app import Content
 
 # matplotlib takes a second to import: the bot loads it in the background as it starts
 # (preload_charts, a start-up step of the Dispatcher), and commands that never draw (content
@@ -185,11 +181,6 @@ async def refuse(callback: CallbackQuery, ui: Ui) -> None:
     await ui.toast("menu_changed")
 
 
-def screen_titles(content: "Content") -> dict[str, str]:
-    """Node id → the screen's `title:` in the dialogs, for "where they are now"."""
-    return {node_id: node.title for node_id, node in content.dialogs.nodes.items() if node.title}
-
-
 async def preload_charts() -> None:
     await asyncio.to_thread(importlib.import_module, CHARTS)
 
@@ -199,7 +190,7 @@ def setup(kit: Kit) -> Wiring:
     return Wiring(
         services={
             "stats": StatsService(
-                catalog, settings.admin_ids, kit.content.reasons, screen_titles(kit.content)
+                catalog, settings.admin_ids, kit.content.reasons, screen_titles(kit.content.dialogs)
             ),
             "export": ExportService(catalog, configured_key(settings), settings.admin_ids),
         },

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,6 +69,9 @@ COHORT_LIMIT = 20
 MATCHES_SHOWN = 5  # the careers the quiz matched most
 
 EMPTY = (0, 0, 0, 0, 0)
+
+if TYPE_CHECKING:
+    from bot.engine.dialogs import Dialogs
 
 
 def _sum(condition: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -621,3 +624,8 @@ def _active_since(first_day: date | None) -> list[ColumnElement[bool]]:
         return []
     active = select(ActiveDay.student_id).where(ActiveDay.day >= first_day)
     return [Student.id.in_(active)]
+
+
+def screen_titles(dialogs: "Dialogs") -> dict[str, str]:
+    """Node id → the screen's `title:` in the dialogs, for "where they are now"."""
+    return {node_id: node.title for node_id, node in dialogs.nodes.items() if node.title}
