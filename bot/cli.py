@@ -34,6 +34,8 @@ T = TypeVar("T")
 # talk to Telegram (run, webhook, chat) import the bot (`bot.app` and what builds on it); the
 # others answer at once. The dialogs (Jinja) load only for the commands that render them.
 if TYPE_CHECKING:
+    from aiogram import Dispatcher
+
     from bot.contract import Content
 
 logger = logging.getLogger("careerbot")
@@ -84,10 +86,25 @@ async def _run_polling(settings: Settings) -> None:
     try:
         # Cached by the Bot, so polling starts without asking again.
         await until_stopped(call_at_start("getMe", bot.me, settings))
-        await dispatcher.start_polling(bot, handle_signals=True)
+        await dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)
+        await _finish_updates_in_flight(dispatcher)
     finally:
         await bot.session.close()
         await database.close()
+
+
+# Long enough for an update's replies on a slow link; a stop signal never waits longer.
+IN_FLIGHT_SECONDS = 30
+
+
+async def _finish_updates_in_flight(dispatcher: "Dispatcher") -> None:
+    """After a stop signal, the updates being handled finish their replies before the Bot
+    API session closes: aiogram stops polling without waiting for them, and a reply cut off
+    by the closed session would be lost (and logged as a failed update)."""
+    # aiogram keeps the tasks of updates handled concurrently here, with no public accessor.
+    tasks: set[asyncio.Task[object]] = set(getattr(dispatcher, "_handle_update_tasks", ()))
+    if tasks:
+        await asyncio.wait(tasks, timeout=IN_FLIGHT_SECONDS)
 
 
 async def _run_chat(settings: Settings, user_id: int, first_name: str) -> None:
