@@ -70,16 +70,18 @@ class Event(Base):
 
     __tablename__ = "events"
     # Covers the stats' question counts (kind, name, period, student) without touching rows.
+    # The second covers "careers explored": each student's careers and whether they toured
+    # them, read in index order instead of sorting the whole log (admin, all time, 100,000
+    # students: 1.1 s to 0.55 s on SQLite); it also serves every lookup by student.
     __table_args__ = (
         Index(
             "ix_events_kind_name_created_at_student_id", "kind", "name", "created_at", "student_id"
         ),
+        Index("ix_events_student_id_career_kind_name", "student_id", "career", "kind", "name"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    student_id: Mapped[int] = mapped_column(
-        ForeignKey("students.id", ondelete="CASCADE"), index=True
-    )
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(64))
     career: Mapped[str | None] = mapped_column(String(40))
