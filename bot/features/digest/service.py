@@ -48,12 +48,12 @@ from bot.features.tour.service import TourService
 from bot.screens import send_screen_retrying
 from bot.services.masking import mask
 from bot.services.roles import Role, Viewer
+from bot.services.students import QUIET_AFTER
 
 logger = logging.getLogger(__name__)
 
 WEEK = timedelta(days=7)
 MONDAY = 0
-QUIET = timedelta(days=7)  # last active this long ago: gone quiet
 NAMES_SHOWN = 10  # first names per line; the rest as "and N more"
 QUESTIONS_SHOWN = 5  # question texts per cohort; the rest as "and N more"
 
@@ -154,7 +154,7 @@ class DigestService:
         # Began something (the tour, the checklist or the project), has not finished a
         # project, and has not been back for a week.
         quiet = await rows(
-            Student.last_seen < now - QUIET,
+            Student.last_seen < now - QUIET_AFTER,
             or_(
                 Student.explored_at.is_not(None),
                 students_of(ChecklistAttempt),
