@@ -13,6 +13,9 @@ NAME_LIMIT = 64
 # How exact "last seen" is: within this, an update doesn't write it again.
 LAST_SEEN_PRECISION = timedelta(seconds=60)
 ACTIVE_DAY_KEY = ["student_id", "day"]
+# A student who started something and has not been back for this long has gone quiet: the
+# roster marks them and the weekly digest lists them, and the two must agree.
+QUIET_AFTER = timedelta(days=7)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,14 @@ from bot.features.announcements.service import (
     Progress,
     clean_text,
 )
-from bot.features.cohorts.handlers import CohortFlow, FlowCohort, ViewersCohort, cohort_gone
+from bot.features.cohorts.handlers import (
+    CohortFlow,
+    FlowCohort,
+    PagedCohort,
+    ViewersCohort,
+    cohort_gone,
+    cohort_view_and_page,
+)
 from bot.features.cohorts.service import CohortView
 from bot.features.feature import Kit, Wiring
 from bot.features.tour.service import TourService
@@ -198,7 +205,7 @@ def create_router() -> Router:
     same_cohort = FlowCohort(AnnouncementDraft, button=True, ready=_has_text)
     router.callback_query.register(send, button(F.name == ANNOUNCE_SEND), staff, same_cohort)
     router.callback_query.register(
-        history, button(F.name == HISTORY_ACTION), staff, ViewersCohort(paged=True)
+        history, button(F.name == HISTORY_ACTION), staff, PagedCohort(cohort_view_and_page)
     )
     actions = {ANNOUNCE, ANNOUNCE_BUTTON, ANNOUNCE_SEND, HISTORY_ACTION}
     router.callback_query.register(cohort_gone, button(F.name.in_(actions)), staff)

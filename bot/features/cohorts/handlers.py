@@ -2,8 +2,8 @@
 
 Every handler but a student's yes to moving cohorts sits behind IsStaff, checked on every
 update; a cohort named by a button or by the flow's data is looked up through the viewer
-(`ViewersCohort`, `FlowCohort`), so a lead never reaches another lead's cohort, even with
-forged buttons.
+(`ViewersCohort`, `PagedCohort`, `FlowCohort`), so a lead never reaches another lead's
+cohort, even with forged buttons.
 """
 
 import logging
@@ -20,6 +20,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.models import Cohort
 from bot.engine.callbacks import ActionCallback
 from bot.features.cohorts.contract import (
     CLOSE,
@@ -53,11 +54,10 @@ from bot.ui import Ui
 
 logger = logging.getLogger(__name__)
 NO_CAREER = "-"
-ROW_ID = re.compile(r"[1-9][0-9]{0,8}")
+COHORT_ID = "[1-9][0-9]{0,8}"
+ROW_ID = re.compile(COHORT_ID)
 # A cohort and the lead it is handed to: `<cohort id>.<lead's telegram id>`.
 HAND_ARG = re.compile(r"([1-9][0-9]{0,8})\.([1-9][0-9]{0,14})")
-# A paged screen of one cohort: `<cohort id>` or `<cohort id>.<page>`.
-PAGED_ROW_ID = re.compile(r"([1-9][0-9]{0,8})(?:\.([1-9][0-9]{0,3}))?")
 QR_FILE = "invite-qr.png"
 
 Draft = TypeVar("Draft", bound=CohortFlowData)
@@ -72,19 +72,19 @@ async def _view(
     session: AsyncSession, bot: Bot, viewer: Viewer, cohorts: CohortService, cohort_id: int
 ) -> CohortView | None:
     cohort = await cohorts.get(session, viewer, cohort_id)
-    if cohort is None:
-        return None
+    return None if cohort is None else await _view_of(session, bot, viewer, cohorts, cohort)
+
+
+async def _view_of(
+    session: AsyncSession, bot: Bot, viewer: Viewer, cohorts: CohortService, cohort: Cohort
+) -> CohortView:
     me = await bot.me()
     return await cohorts.view(session, cohort, me.username or "", viewer)
 
 
 class ViewersCohort(Filter):
     """Passes a button whose arg is the id of a cohort the viewer may see, handing the
-    handler that `cohort` (a CohortView, as the screens show it). `paged`: the arg may add
-    `.<page>`, handed as `page` (1 without)."""
-
-    def __init__(self, *, paged: bool = False) -> None:
-        self.paged = paged
+    handler that `cohort` (a CohortView, as the screens show it)."""
 
     async def __call__(
         self,
@@ -95,15 +95,90 @@ class ViewersCohort(Filter):
         viewer: Viewer,
         cohorts: CohortService,
     ) -> bool | dict[str, Any]:
-        if self.paged:
-            found = PAGED_ROW_ID.fullmatch(callback_data.arg)
-            cohort_id, page = (int(found[1]), int(found[2] or 1)) if found else (0, 0)
-        else:
-            cohort_id = int(callback_data.arg) if ROW_ID.fullmatch(callback_data.arg) else 0
+        cohort_id = int(callback_data.arg) if ROW_ID.fullmatch(callback_data.arg) else 0
         view = await _view(session, bot, viewer, cohorts, cohort_id)
-        if view is None:
+        return False if view is None else {"cohort": view}
+
+
+# What a paged screen's handler is handed, made from the cohort (None: the `everyone` scope)
+# and the page, passed first by position, and by name whatever of the update's data it needs
+# (a service, the bot), as aiogram hands a filter; None refuses the button after all.
+PageFinder = Callable[..., Awaitable[dict[str, Any] | None]]
+
+
+async def cohort_and_page(
+    cohort: Cohort | None, page: int, /, **_: object
+) -> dict[str, Any] | None:
+    """The PageFinder PagedCohort uses by default: the `cohort` (a Cohort row) and the `page`."""
+    return None if cohort is None else {"cohort": cohort, "page": page}
+
+
+class PagedCohort(Filter):
+    """Passes a button of a paged screen about one cohort, `<cohort id>.<page>`, when the
+    viewer may see that cohort; a forged or stale button falls through to the feature's
+    refusal. By default it hands the handler the `cohort` and the `page`; `find` makes
+    something else of them (see PageFinder).
+
+    The page may be left out (then 1) unless `page_required`; `page_digits` caps its length,
+    so a made-up number is refused before anything is looked up. `everyone`, when given, may
+    stand for the cohort id: a screen over all the viewer sees, found with cohort None.
+    """
+
+    def __init__(
+        self,
+        find: PageFinder = cohort_and_page,
+        *,
+        page_required: bool = False,
+        page_digits: int = 4,
+        everyone: str | None = None,
+    ) -> None:
+        self.find = find
+        self.everyone = everyone
+        scope = COHORT_ID if everyone is None else f"{re.escape(everyone)}|{COHORT_ID}"
+        page = rf"\.(?P<page>[1-9][0-9]{{0,{page_digits - 1}}})"
+        optional = "" if page_required else "?"
+        self.arg = re.compile(rf"(?P<scope>{scope})(?:{page}){optional}")
+
+    async def __call__(
+        self,
+        callback: CallbackQuery,
+        callback_data: ActionCallback,
+        session: AsyncSession,
+        viewer: Viewer,
+        cohorts: CohortService,
+        **data: Any,
+    ) -> bool | dict[str, Any]:
+        found = self.arg.fullmatch(callback_data.arg)
+        if found is None:
             return False
-        return {"cohort": view, "page": page} if self.paged else {"cohort": view}
+        scope, page = found["scope"], int(found["page"] or 1)
+        cohort = None
+        if scope != self.everyone:
+            cohort = await cohorts.get(session, viewer, int(scope))
+            if cohort is None:
+                return False
+        handed = await self.find(
+            cohort, page, session=session, viewer=viewer, cohorts=cohorts, **data
+        )
+        return False if handed is None else handed
+
+
+async def cohort_view_and_page(
+    cohort: Cohort | None,
+    page: int,
+    /,
+    *,
+    session: AsyncSession,
+    bot: Bot,
+    viewer: Viewer,
+    cohorts: CohortService,
+    **_: object,
+) -> dict[str, Any] | None:
+    """A PageFinder: the `cohort` as the screens show it (a CohortView), and the `page`; no
+    cohort (the `everyone` scope) is no screen of one cohort, so refused."""
+    if cohort is None:
+        return None
+    return {"cohort": await _view_of(session, bot, viewer, cohorts, cohort), "page": page}
 
 
 class HandArg(Filter):

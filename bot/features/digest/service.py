@@ -16,7 +16,6 @@ A lead who blocked the bot keeps the claim: tried again the next week, not every
 Admins (ADMIN_IDS) have no staff row and get no digest unless also granted as a lead.
 """
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
@@ -26,7 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -46,15 +45,15 @@ from bot.features.reminders.service import Slot
 from bot.features.stats.report import Count, count_for
 from bot.features.stats.scope import Scope
 from bot.features.tour.service import TourService
-from bot.screens import send_screen
+from bot.screens import send_screen_retrying
 from bot.services.masking import mask
 from bot.services.roles import Role, Viewer
+from bot.services.students import QUIET_AFTER
 
 logger = logging.getLogger(__name__)
 
 WEEK = timedelta(days=7)
 MONDAY = 0
-QUIET = timedelta(days=7)  # last active this long ago: gone quiet
 NAMES_SHOWN = 10  # first names per line; the rest as "and N more"
 QUESTIONS_SHOWN = 5  # question texts per cohort; the rest as "and N more"
 
@@ -155,7 +154,7 @@ class DigestService:
         # Began something (the tour, the checklist or the project), has not finished a
         # project, and has not been back for a week.
         quiet = await rows(
-            Student.last_seen < now - QUIET,
+            Student.last_seen < now - QUIET_AFTER,
             or_(
                 Student.explored_at.is_not(None),
                 students_of(ChecklistAttempt),
@@ -247,7 +246,7 @@ class DigestService:
                 if not week.cohorts:
                     report.skipped += 1
                     return
-                await _send_with_retry(bot, lead.telegram_id, self.render(week))
+                await send_screen_retrying(bot, lead.telegram_id, self.render(week))
                 report.sent += 1
             except TelegramForbiddenError:
                 report.blocked += 1
@@ -275,11 +274,3 @@ def _people(rows: Sequence[_Row], exact: bool) -> People:
     # None is no secret (the stats' rule hides 0 too; here "<5" means 1 to 4).
     hidden = Count(0) if others == 0 else count_for(others, exact)
     return People(named[:NAMES_SHOWN], max(0, len(named) - NAMES_SHOWN), hidden)
-
-
-async def _send_with_retry(bot: Bot, chat_id: int, screen: Screen) -> None:
-    try:
-        await send_screen(bot, chat_id, screen)
-    except TelegramRetryAfter as exc:
-        await asyncio.sleep(exc.retry_after)
-        await send_screen(bot, chat_id, screen)

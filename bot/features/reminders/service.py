@@ -7,7 +7,6 @@ background jobs, each reminder takes a turn of the announcements' pace and lease
 before its next one.
 """
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -16,16 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.content.models import Profile
 from bot.db.models import Project, Student, utcnow
-from bot.engine.dialogs import Screen
 from bot.features.project.service import ProjectService
 from bot.features.tour.service import TourService
-from bot.screens import send_screen
+from bot.screens import send_screen_retrying
 from bot.services.students import record_event
 
 logger = logging.getLogger(__name__)
@@ -118,7 +116,7 @@ class ReminderService:
             # Ends the read: no connection is held while Telegram answers (SQLite has one).
             await session.commit()
             try:
-                await _send_with_retry(bot, student.telegram_id, screen)
+                await send_screen_retrying(bot, student.telegram_id, screen)
                 report.sent += 1
             except TelegramForbiddenError:
                 student.blocked_at = now
@@ -128,11 +126,3 @@ class ReminderService:
             except TelegramAPIError as exc:
                 logger.warning("reminder for project %s failed: %s", project_id, type(exc).__name__)
                 report.failed += 1
-
-
-async def _send_with_retry(bot: Bot, chat_id: int, screen: Screen) -> None:
-    try:
-        await send_screen(bot, chat_id, screen)
-    except TelegramRetryAfter as exc:
-        await asyncio.sleep(exc.retry_after)
-        await send_screen(bot, chat_id, screen)

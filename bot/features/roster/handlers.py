@@ -5,15 +5,12 @@ The button's arg names the cohort and the page; the cohort is looked up through 
 button.
 """
 
-import re
-
 from aiogram import F, Router
-from aiogram.filters import Filter
 from aiogram.types import CallbackQuery
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Cohort
 from bot.engine.callbacks import ActionCallback
+from bot.features.cohorts.handlers import PagedCohort
 from bot.features.cohorts.service import CohortService
 from bot.features.feature import Kit, Wiring
 from bot.features.roster.contract import ROSTER
@@ -21,27 +18,6 @@ from bot.features.roster.service import RosterService
 from bot.filters import IsStaff, PrivateChat
 from bot.services.roles import Viewer
 from bot.ui import Ui
-
-ARG = re.compile(r"([1-9][0-9]{0,8})\.([1-9][0-9]{0,5})")
-
-
-class RosterArg(Filter):
-    """Passes a roster button naming a cohort the viewer may see, handing the handler the
-    `cohort` and the `page` asked for."""
-
-    async def __call__(
-        self,
-        callback: CallbackQuery,
-        callback_data: ActionCallback,
-        session: AsyncSession,
-        viewer: Viewer,
-        cohorts: CohortService,
-    ) -> bool | dict[str, object]:
-        found = ARG.fullmatch(callback_data.arg)
-        if found is None:
-            return False
-        cohort = await cohorts.get(session, viewer, int(found.group(1)))
-        return False if cohort is None else {"cohort": cohort, "page": int(found.group(2))}
 
 
 async def show_roster(
@@ -75,6 +51,8 @@ def create_router() -> Router:
     router = Router(name="roster")
     router.callback_query.filter(PrivateChat())
     button = ActionCallback.filter(F.name == ROSTER)
-    router.callback_query.register(show_roster, button, IsStaff(), RosterArg())
+    # Roster buttons always carry the page; a bare cohort id is a forged one, refused.
+    page = PagedCohort(page_required=True, page_digits=6)
+    router.callback_query.register(show_roster, button, IsStaff(), page)
     router.callback_query.register(refuse, button, IsStaff())
     return router

@@ -12,7 +12,7 @@ an export's scope), never from a query per student.
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select, union
@@ -37,9 +37,9 @@ from bot.features.checklist.service import result_of, signs_of
 from bot.features.stats.scope import Scope
 from bot.features.tour.nodes import SECTIONS
 from bot.services.roles import Viewer
+from bot.services.students import QUIET_AFTER
 
 PAGE_SIZE = 10
-QUIET_DAYS = 7
 
 # A condition on a table's student id column: the rows of the students asked for.
 Who = Callable[[InstrumentedAttribute[int]], ColumnElement[bool]]
@@ -76,7 +76,7 @@ class Progress:
     project: ProjectProgress | None  # None: not started
     joined: datetime | None
     last_active: datetime
-    quiet: bool  # started, then nothing for QUIET_DAYS days
+    quiet: bool  # started, then nothing for QUIET_AFTER
     careers: list[str]  # titles of every career tried, in the catalog's order
 
 
@@ -129,7 +129,7 @@ def _order(members: Sequence[_Member], reveal: bool, now: datetime) -> list[tupl
     active; then the hidden ones by number."""
     by_join = sorted(members, key=lambda m: (as_utc(m.joined or m.first_seen), m.id))
     numbered = [(number, member) for number, member in enumerate(by_join, start=1)]
-    quiet_before = now - timedelta(days=QUIET_DAYS)
+    quiet_before = now - QUIET_AFTER
 
     def key(pair: tuple[int, _Member]) -> tuple[Any, ...]:
         number, member = pair
@@ -264,7 +264,7 @@ class RosterService:
         checklists = await self._checklists(session, who)
         projects = await self._projects(session, who)
         tried = await self._tried(session, who)
-        quiet_before = now - timedelta(days=QUIET_DAYS)
+        quiet_before = now - QUIET_AFTER
         found: dict[int, Progress] = {}
         for member in members:
             profile = self.catalog.get(member.career)

@@ -140,19 +140,7 @@ async def export_command(
     await send_export(ui, reports, viewer, export, None)
 
 
-async def stats_cohort(
-    callback: CallbackQuery,
-    scope: Scope,
-    reports: async_sessionmaker[AsyncSession],
-    viewer: Viewer,
-    ui: Ui,
-    stats: StatsService,
-) -> None:
-    if not await send_stats(ui, reports, viewer, stats, scope):
-        await refuse(callback, ui)
-
-
-async def stats_period(
+async def stats_button(
     callback: CallbackQuery,
     scope: Scope,
     reports: async_sessionmaker[AsyncSession],
@@ -205,11 +193,13 @@ def create_router() -> Router:
     staff, button = IsStaff(), ActionCallback.filter
     router.message.register(stats_command, Command("stats"), staff)
     router.message.register(export_command, Command("export"), staff)
-    router.callback_query.register(stats_cohort, button(F.name == STATS_COHORT), staff, CohortArg())
+    # A cohort's button and a period button differ only in how their arg reads (the filter).
+    stats_cohort, stats_period = button(F.name == STATS_COHORT), button(F.name == STATS_PERIOD)
+    router.callback_query.register(stats_button, stats_cohort, staff, CohortArg())
     router.callback_query.register(
         export_cohort, button(F.name == EXPORT_COHORT), staff, CohortArg()
     )
-    router.callback_query.register(stats_period, button(F.name == STATS_PERIOD), staff, PeriodArg())
+    router.callback_query.register(stats_button, stats_period, staff, PeriodArg())
     refused = {STATS_COHORT, STATS_PERIOD, EXPORT_COHORT}
     router.callback_query.register(refuse, button(F.name.in_(refused)), staff)
     return router

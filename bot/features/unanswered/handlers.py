@@ -5,15 +5,13 @@ reaches another lead's cohort, even with a forged button: that gets a clear refu
 lead's own cohort list. Students fall through to the fallback ("menu changed").
 """
 
-import re
-
 from aiogram import F, Router
-from aiogram.filters import Filter
 from aiogram.types import CallbackQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.models import Cohort
 from bot.engine.callbacks import ActionCallback
-from bot.features.cohorts.handlers import list_cohorts
+from bot.features.cohorts.handlers import PagedCohort, list_cohorts
 from bot.features.cohorts.service import CohortService
 from bot.features.feature import Kit, Wiring
 from bot.features.unanswered.contract import REFUSED, UNANSWERED
@@ -22,28 +20,21 @@ from bot.filters import IsStaff, PrivateChat
 from bot.services.roles import Viewer
 from bot.ui import Ui
 
-ARG = re.compile(rf"(?P<scope>{EVERYONE}|[1-9][0-9]{{0,8}})(?:\.(?P<page>[1-9][0-9]{{0,3}}))?")
 
-
-class ViewersPage(Filter):
-    """Passes a button whose arg names a page the viewer may see, handing the handler that
-    `listing`."""
-
-    async def __call__(
-        self,
-        callback: CallbackQuery,
-        callback_data: ActionCallback,
-        session: AsyncSession,
-        viewer: Viewer,
-        unanswered: UnansweredService,
-    ) -> bool | dict[str, UnansweredPage]:
-        found = ARG.fullmatch(callback_data.arg)
-        if found is None:
-            return False
-        scope, page = found.group("scope"), int(found.group("page") or 1)
-        cohort_id = None if scope == EVERYONE else int(scope)
-        listing = await unanswered.page(session, viewer, cohort_id, page)
-        return False if listing is None else {"listing": listing}
+async def find_listing(
+    cohort: Cohort | None,
+    page: int,
+    /,
+    *,
+    session: AsyncSession,
+    viewer: Viewer,
+    unanswered: UnansweredService,
+    **_: object,
+) -> dict[str, UnansweredPage] | None:
+    """Hands the handler the `listing` the button names (cohort None: all the viewer sees)."""
+    cohort_id = None if cohort is None else cohort.id
+    listing = await unanswered.page(session, viewer, cohort_id, page)
+    return None if listing is None else {"listing": listing}
 
 
 async def show_page(callback: CallbackQuery, listing: UnansweredPage, ui: Ui) -> None:
@@ -65,6 +56,7 @@ def create_router() -> Router:
     router = Router(name="unanswered")
     router.callback_query.filter(PrivateChat())
     staff, button = IsStaff(), ActionCallback.filter(F.name == UNANSWERED)
-    router.callback_query.register(show_page, button, staff, ViewersPage())
+    listing = PagedCohort(find_listing, everyone=EVERYONE)
+    router.callback_query.register(show_page, button, staff, listing)
     router.callback_query.register(refuse, button, staff)
     return router
