@@ -20,6 +20,7 @@ import asyncpg
 import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
+from selenium.webdriver.chrome.webdriver import WebDriver
 from sqlalchemy import text
 
 from bot.app import Content, build_dispatcher, create_bot, load_content
@@ -31,6 +32,7 @@ from bot.standin.conversation import Conversation
 from bot.standin.server import LocalBotApiServer
 from bot.standin.session import StandInSession
 from bot.standin.telegram import FakeTelegram
+from tests.browser_support import missing_browser, start_chrome
 
 # The bot as most tests describe it: the program's first career alone, so that /start opens
 # its menu; tests of the shipped catalog say so (CATALOG_DIR). A catalog of one has no other
@@ -234,3 +236,27 @@ async def bot_api() -> AsyncIterator[LocalBotApiServer]:
 @pytest.fixture
 def seed_text() -> str:
     return (PROJECT_DIR.parent / "shared" / "seed" / "music-producer.txt").read_text("utf-8")
+
+
+@pytest.fixture
+def downloads(tmp_path: Path) -> Path:
+    """Where the `browser` saves what it downloads."""
+    path = tmp_path / "downloads"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def browser(downloads: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[WebDriver]:
+    """Headless Chromium (tests/browser_support.py); skipped locally without it, failed in CI."""
+    reason = missing_browser()
+    if reason is not None:
+        unavailable("Chromium", reason)
+    # The driver is named, so Selenium Manager has nothing to find; offline, it cannot download
+    # a browser or driver of its own should a later Selenium consult it anyway.
+    monkeypatch.setenv("SE_OFFLINE", "true")
+    driver = start_chrome(downloads)
+    try:
+        yield driver
+    finally:
+        driver.quit()
