@@ -2,13 +2,18 @@
 its first words and where its deliveries stand; a lead sees only their own cohorts'."""
 
 import itertools
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.app import Content
+from bot.config import Settings
+from bot.db.engine import Database
 from bot.db.models import Announcement, Delivery, Student
 from bot.engine.keyboard import action_data
 from bot.standin.conversation import Conversation
+from bot.standin.telegram import FakeTelegram
 from tests.cohort_support import (
     ADMIN,
     LEAD_A,
@@ -25,7 +30,7 @@ from tests.cohort_support import (
     prepare_announcement,
     wait_finished,
 )
-from tests.conftest import BotHarness
+from tests.conftest import BotHarness, start_bot
 from tests.feature_support import DIALOGS, assert_no_error, screen, toasts
 
 HISTORY = "📜 Announcements sent"
@@ -111,6 +116,30 @@ async def test_an_announcement_sent_shows_in_the_history(harness: BotHarness) ->
     # Back to the cohort.
     assert_no_error(await lee.press(f"⬅️ Back to {cohort.name}"))
     assert HISTORY in lee.current_labels()
+
+
+@pytest.fixture
+async def berlin(
+    settings: Settings, content: Content, database: Database
+) -> AsyncIterator[BotHarness]:
+    """The bot of a program in Berlin (PROGRAM_TIMEZONE)."""
+    settings = settings.model_copy(update={"program_timezone": "Europe/Berlin"})
+    running = await start_bot(settings, content, FakeTelegram())
+    yield running
+    await running.stop()
+
+
+async def test_times_are_in_the_programs_time_zone(berlin: BotHarness) -> None:
+    lee, cohort = await lead_with_class(berlin)
+    winter = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    summer = datetime(2026, 7, 1, 22, 30, tzinfo=UTC)
+    await add_announcement(berlin, cohort, LEAD_A, "In winter", winter, {"sent": 1})
+    await add_announcement(berlin, cohort, LEAD_A, "In summer", summer, {"sent": 1})
+    shown = await history_of(lee, cohort)
+    assert "02 Mar 2026, 10:00 CET · by Lee" in shown
+    # Past midnight in Berlin: the date turns too.
+    assert "02 Jul 2026, 00:30 CEST · by Lee" in shown
+    assert "UTC" not in shown
 
 
 async def test_pages_newest_first_with_counts_and_senders(harness: BotHarness) -> None:

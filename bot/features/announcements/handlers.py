@@ -163,6 +163,7 @@ def setup(kit: Kit) -> Wiring:
         settings.broadcast_per_second,
         settings.announcement_retry_hours,
         settings.announcement_retry_base_seconds,
+        settings.program_zone,
     )
     # One background sender for announcements and project reminders: they share its pace
     # and its lease (bot/services/jobs.py).

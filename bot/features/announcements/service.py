@@ -31,7 +31,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select, update
@@ -171,8 +171,11 @@ class AnnouncementService:
         per_second: float,
         retry_hours: float,
         retry_base_seconds: float,
+        zone: tzinfo = UTC,
     ) -> None:
         self.session_factory = session_factory
+        # Leads read the history in the program's time zone (PROGRAM_TIMEZONE), as the digest.
+        self.zone = zone
         self.tour = tour
         self.interval = 1.0 / per_second
         self.retry_budget = timedelta(hours=retry_hours)
@@ -301,7 +304,7 @@ class AnnouncementService:
                 counts[announcement_id][status] += count
         entries = [
             SentAnnouncement(
-                sent_at=as_utc(announcement.created_at),
+                sent_at=as_utc(announcement.created_at).astimezone(self.zone),
                 sender=name,
                 by_admin=announcement.sender_id in admin_ids,
                 excerpt=excerpt(announcement.text),
