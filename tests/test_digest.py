@@ -284,6 +284,19 @@ async def test_a_blocked_lead_stops_no_one_and_a_failed_send_is_tried_again(
     assert await send_due(harness, monday(weeks=1)) == (3, 0, 0, 0)
 
 
+async def test_a_refused_digest_waits_for_next_week(harness: BotHarness) -> None:
+    lee = await lead_with_digest(harness, LEAD_A, "Lee")
+    await create_cohort(harness, lee, "Class 9B")
+    harness.telegram.fail(LEAD_A, Failure(400, "Bad Request: chat not found", times=10**9))
+    start = len(harness.telegram.calls)
+    assert await send_due(harness, monday()) == (0, 0, 0, 1)
+    # Not tried again every minute of the Monday: Telegram would refuse it the same way.
+    assert await send_due(harness, monday(8, 6)) == (0, 0, 0, 0)
+    assert await send_due(harness, monday(15)) == (0, 0, 0, 0)
+    assert len(sent_to(harness, LEAD_A, start)) == 1
+    assert await send_due(harness, monday(weeks=1)) == (0, 0, 0, 1)
+
+
 # What it says.
 
 

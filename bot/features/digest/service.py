@@ -25,7 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -250,6 +250,11 @@ class DigestService:
                 report.sent += 1
             except TelegramForbiddenError:
                 report.blocked += 1
+            except TelegramBadRequest as exc:
+                # Refused for good ("chat not found"): trying every minute all Monday would
+                # only repeat the warning, so the claim stands until next week.
+                logger.warning("digest for staff %s refused: %s", lead_id, exc.message)
+                report.failed += 1
             except Exception as exc:
                 # A passing failure (Telegram down, a timeout) or a fault of ours: the claim
                 # is given back, so the next round tries again and this lead's failure stops
