@@ -163,6 +163,36 @@ def cmd_webhook(settings: Settings, args: argparse.Namespace) -> None:
     run_workers(settings, args.workers)
 
 
+def cmd_dashboard(settings: Settings, args: argparse.Namespace) -> None:
+    """Serves the web dashboard alone (polling and local use; webhook workers serve it too)."""
+    from aiohttp import web
+
+    from bot.features.dashboard.web import QuietAccessLogger, create_dashboard_app, public_url
+
+    content = _content(settings)
+    _upgrade(settings)
+    database = Database.connect(settings.database_url)
+    root = web.Application()
+    root.add_subapp(settings.dashboard_path, create_dashboard_app(settings, content, database))
+
+    async def close_database(_app: web.Application) -> None:
+        await database.close()
+
+    root.on_cleanup.append(close_database)
+    url = public_url(settings, args.host, args.port)
+    print(f"dashboard on {url}/ — send /dashboard to the bot for a link (Ctrl-C stops)")
+    if settings.dashboard_url is None:
+        print(f"the bot sends links only with DASHBOARD_URL set, e.g. DASHBOARD_URL={url}")
+    web.run_app(
+        root,
+        host=args.host,
+        port=args.port,
+        access_log_class=QuietAccessLogger,
+        print=None,
+        handle_signals=True,
+    )
+
+
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(_run_chat(settings, args.user_id, args.name))
 
@@ -385,6 +415,11 @@ def build_parser() -> argparse.ArgumentParser:
     webhook = commands.add_parser("webhook", help="serve Telegram's webhook with N workers")
     webhook.add_argument("--workers", type=int, default=1, choices=range(1, 65), metavar="N")
     webhook.set_defaults(handler=cmd_webhook)
+
+    dashboard = commands.add_parser("dashboard", help="serve the web dashboard alone")
+    dashboard.add_argument("--port", type=int, required=True, metavar="N")
+    dashboard.add_argument("--host", default="127.0.0.1")
+    dashboard.set_defaults(handler=cmd_dashboard)
 
     chat = commands.add_parser("chat", help="talk to the bot in this terminal, no Telegram")
     chat.add_argument("--user-id", type=int, default=CHAT_USER_ID, help="the student's id")

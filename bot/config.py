@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     # `careerbot webhook` stops (exit 1) when a worker dies this many times in a row, each
     # within a minute of starting: a crash loop, which restarting cannot mend.
     worker_crash_limit: Annotated[int, Field(ge=1, le=100)] = 5
+    # The web dashboard: its public URL (the bot's /dashboard links to it; unset, the command
+    # says it is not configured), the path it is served under by the webhook workers and
+    # `careerbot dashboard`, and how long a login lasts.
+    dashboard_url: str | None = None
+    dashboard_path: str = "/dashboard"
+    dashboard_session_hours: Annotated[float, Field(gt=0, le=720, allow_inf_nan=False)] = 12
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -145,6 +151,22 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"must be a time zone name such as Europe/Berlin or UTC, not {value!r}"
             ) from None
+        return value
+
+    @field_validator("dashboard_url")
+    @classmethod
+    def dashboard_url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(
+                "must be an http:// or https:// URL, e.g. https://bot.example.org/dashboard"
+            )
+        return value.rstrip("/") if value is not None else None
+
+    @field_validator("dashboard_path")
+    @classmethod
+    def dashboard_path_is_a_prefix(cls, value: str) -> str:
+        if not re.fullmatch(r"(/[A-Za-z0-9._~-]+)+", value):
+            raise ValueError("must be a path such as /dashboard (no trailing slash)")
         return value
 
     @property

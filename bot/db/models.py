@@ -351,3 +351,28 @@ class HandledUpdate(Base):
     # The process slot that claimed it (host, port and worker number, or polling): the next
     # process in that slot releases what its dead predecessor left in hand.
     holder: Mapped[str | None] = mapped_column(String(80))
+
+
+class DashboardLogin(Base):
+    """A dashboard login link that was opened: its nonce, kept until the link has expired, so
+    that each link logs in once (the insert is what claims it)."""
+
+    __tablename__ = "dashboard_logins"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger)
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class DashboardSession(Base):
+    """A staff member signed in to the dashboard. The cookie holds the session id; only its
+    SHA-256 is stored, so a copy of the database opens no session."""
+
+    __tablename__ = "dashboard_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -29,6 +29,7 @@ FEATURES = (
     "reasons",
     "digest",
     "unanswered",
+    "dashboard",
     "questions",
 )
 
