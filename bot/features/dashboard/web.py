@@ -149,6 +149,7 @@ class Dashboard:
             settings.broadcast_per_second,
             settings.announcement_retry_hours,
             settings.announcement_retry_base_seconds,
+            settings.program_zone,
         )
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
