@@ -281,10 +281,10 @@ class Dashboard:
 
     async def overview(self, request: web.Request) -> web.Response:
         viewer, period = self._viewer(request), self._period(request)
+        number = self._page_number(request, "page")
         async with self.database.report_sessions() as session:
-            cohorts = await self.cohorts.visible(session, viewer)
-            report = await self.stats.report(session, viewer, None, period.days, period.now)
-        return self.page(request, "overview.html", cohorts=cohorts, report=report, period=period)
+            cohorts = await self.stats.cohort_page(session, viewer, number, period.days, period.now)
+        return self.page(request, "overview.html", cohorts=cohorts, period=period)
 
     async def cohort(self, request: web.Request) -> web.Response:
         viewer, cohort, period = (

@@ -37,6 +37,7 @@ from bot.db.models import (
     Project,
     ProjectStepDone,
     QuizAttempt,
+    Staff,
     Student,
     UnansweredQuestion,
     as_utc,
@@ -46,6 +47,7 @@ from bot.features.checklist.service import signs_of
 from bot.features.questions.service import FALLBACK
 from bot.features.stats.report import (
     ACTIVE_WINDOWS,
+    CohortPage,
     Count,
     Day,
     DropOff,
@@ -66,6 +68,7 @@ from bot.services.roles import Viewer
 CHART_DAYS = 30  # the daily-active chart covers the period, at most this many days
 TOP = 10
 COHORT_LIMIT = 20
+COHORT_PAGE = 25  # cohorts per page of the dashboard's overview
 MATCHES_SHOWN = 5  # the careers the quiz matched most
 
 EMPTY = (0, 0, 0, 0, 0)
@@ -143,6 +146,51 @@ class StatsService:
             career_reasons=career_reasons,
             cohort_reasons=cohort_reasons,
             dropoff=await self._dropoff(session, in_period),
+        )
+
+    async def cohort_page(
+        self,
+        session: AsyncSession,
+        viewer: Viewer,
+        page: int,
+        days: int | None,
+        now: datetime | None = None,
+    ) -> CohortPage:
+        """A page of the viewer's cohorts, newest first, with each one's funnel over the
+        period: only that page's students are counted, so a page costs the same with 20
+        cohorts or 2,000."""
+        scope = Scope(viewer, None, self.admin_ids)
+        now = as_utc(now or utcnow())
+        first_day = None if days is None else now.date() - timedelta(days=days - 1)
+        total = await self._cohort_count(session, scope)
+        pages = max(1, -(-total // COHORT_PAGE))
+        page = min(max(page, 1), pages)
+        rows = await session.execute(
+            select(Cohort.id, Staff.name)
+            .outerjoin(Staff, Staff.telegram_id == Cohort.lead_id)
+            .where(*scope.cohorts())
+            .order_by(Cohort.id.desc())
+            .limit(COHORT_PAGE)
+            .offset((page - 1) * COHORT_PAGE)
+        )
+        leads: dict[int, str | None] = {cohort_id: name for cohort_id, name in rows.all()}
+        listed = list(leads)
+        in_period = [
+            *scope.counted(),
+            Student.cohort_id.in_(listed),
+            *_active_since(first_day),
+        ]
+        totals = _per_cohort(await self._funnel_groups(session, in_period)) if listed else {}
+        groups = await self._groups(session, scope, listed, totals, first_day, viewer.is_admin)
+        return CohortPage(
+            exact=viewer.is_admin,
+            days=days,
+            now=now,
+            groups=groups,
+            leads=leads if viewer.is_admin else {},
+            page=page,
+            pages=pages,
+            total=total,
         )
 
     async def _count(self, session: AsyncSession, conditions: list[ColumnElement[bool]]) -> int:
@@ -232,10 +280,7 @@ class StatsService:
         """The funnel per cohort: the busiest first (by students counted), then the newest of
         the rest, up to COHORT_LIMIT; students of no cohort last (admins only). Each with its
         membership and the funnel of its students who haven't shared."""
-        per_cohort: dict[int | None, list[tuple[int, ...]]] = {}
-        for (cohort_id, _career), values in groups.items():
-            per_cohort.setdefault(cohort_id, []).append(values)
-        totals = {cohort_id: _add(values) for cohort_id, values in per_cohort.items()}
+        totals = _per_cohort(groups)
         busiest = sorted(
             (cohort_id for cohort_id in totals if cohort_id is not None),
             key=lambda cohort_id: (-totals[cohort_id][0], -cohort_id),
@@ -249,6 +294,22 @@ class StatsService:
                 .limit(COHORT_LIMIT - len(listed))
             )
             listed.extend(newest.scalars())
+        result = await self._groups(session, scope, listed, totals, first_day, exact)
+        if None in totals:
+            result.append(Group(None, None, _funnel(totals[None])))
+        return result, max(0, len(busiest) - len(listed))
+
+    async def _groups(
+        self,
+        session: AsyncSession,
+        scope: Scope,
+        listed: list[int],
+        totals: dict[int | None, tuple[int, ...]],
+        first_day: date | None,
+        exact: bool,
+    ) -> list[Group]:
+        """The `listed` cohorts' groups, in that order: each one's funnel (from `totals`),
+        membership and the funnel of its students who haven't shared."""
         names: dict[int, str] = {}
         members: dict[int, tuple[int, int]] = {}
         unshared: dict[int | None, tuple[int, ...]] = {}
@@ -290,9 +351,7 @@ class StatsService:
                     Funnel(*others),
                 )
             )
-        if None in totals:
-            result.append(Group(None, None, _funnel(totals[None])))
-        return result, max(0, len(busiest) - len(listed))
+        return result
 
     async def _career_funnels(
         self, session: AsyncSession, started: list[ColumnElement[bool]]
@@ -612,6 +671,16 @@ def _add(rows: Iterable[tuple[int, ...]]) -> tuple[int, ...]:
         for index, value in enumerate(row):
             totals[index] += value
     return tuple(totals)
+
+
+def _per_cohort(
+    groups: dict[tuple[int | None, str | None], tuple[int, ...]],
+) -> dict[int | None, tuple[int, ...]]:
+    """The funnel groups per (cohort, career) added up per cohort."""
+    per_cohort: dict[int | None, list[tuple[int, ...]]] = {}
+    for (cohort_id, _career), values in groups.items():
+        per_cohort.setdefault(cohort_id, []).append(values)
+    return {cohort_id: _add(values) for cohort_id, values in per_cohort.items()}
 
 
 def _funnel(values: tuple[int, ...]) -> Funnel:

@@ -172,6 +172,25 @@ class DropOff:
 
 
 @dataclass(frozen=True)
+class CohortPage:
+    """A page of the viewer's cohorts, newest first, each with its funnel over the period
+    (the same `Group` as the report's, under the same rule) and, for admins, its lead."""
+
+    exact: bool
+    days: int | None
+    now: datetime
+    groups: list[Group]
+    leads: dict[int, str | None]  # admins: cohort id → the lead's name (None: not staff)
+    page: int
+    pages: int
+    total: int
+
+    @property
+    def as_of(self) -> str:
+        return self.now.strftime("%d %b %Y, %H:%M UTC")
+
+
+@dataclass(frozen=True)
 class StatsReport:
     exact: bool  # the viewer is an admin and sees exact numbers, everyone counted
     cohort_id: int | None  # one cohort, or None for all the viewer may see
