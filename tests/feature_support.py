@@ -8,6 +8,7 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -282,6 +283,18 @@ async def column_values(harness: BotHarness, column: InstrumentedAttribute[Any])
 
 
 # Walking the features as a student.
+
+
+@dataclass(frozen=True)
+class Someone:
+    """A student as a test writes them: who they are, whether they share with their lead,
+    the checklist answers they give and how many project steps they complete."""
+
+    telegram_id: int
+    name: str
+    shares: bool
+    checklist: tuple[str, ...] = ()
+    project_steps: int | None = None
 
 
 async def open_checklist(conversation: Conversation) -> list[Reply]:

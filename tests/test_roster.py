@@ -27,6 +27,7 @@ from tests.feature_support import (
     CHECKLIST_BUTTON,
     DIALOGS,
     MENU_CHANGED,
+    Someone,
     assert_no_error,
     do_steps,
     profile_of,
@@ -47,15 +48,6 @@ PAGE_GONE = DIALOGS.message("roster_page_gone")
 HIDDEN = "Hasn't shared their progress."
 # The columns a hidden student's row fills.
 NAMING = ("student", "cohort", "shares")
-
-
-@dataclass(frozen=True)
-class Someone:
-    telegram_id: int
-    name: str
-    shares: bool
-    checklist: tuple[str, ...] = ()
-    project_steps: int | None = None
 
 
 # Cohort A, in join order: twelve students, so the roster has two pages.
