@@ -139,6 +139,42 @@ async def sessions(harness: BotHarness) -> int:
         return int(await session.scalar(select(func.count()).select_from(DashboardSession)) or 0)
 
 
+async def test_the_overview_pages_cohorts_newest_first_with_their_funnels(
+    harness: BotHarness,
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    cohort_a, _ = await populate(harness)
+    async with harness.database.session_factory() as session:
+        session.add_all(
+            Cohort(code=f"page{number:012d}", name=f"Extra {number}", lead_id=LEAD_A, career=None)
+            for number in range(1, 27)
+        )
+        await session.commit()
+    cookie = await log_in(harness, client, LEAD_A)
+    first = await (await client.get(f"{PREFIX}/?period=all", headers=with_cookie(cookie))).text()
+    assert "Cohorts (27), all time, page 1 of 2" in first
+    rows = re.findall(r'<th scope="row"><a href="[^"]+">([^<]+)</a>', first)
+    assert rows == [f"Extra {number}" for number in range(26, 1, -1)]
+    assert 'rel="next"' in first and 'rel="prev"' not in first
+    assert "Class B" not in first and "onerror" not in first
+
+    second = await client.get(f"{PREFIX}/?period=all&page=2", headers=with_cookie(cookie))
+    text = await second.text()
+    rows = re.findall(r'<th scope="row"><a href="([^"]+)">([^<]+)</a>', text)
+    assert [name for _, name in rows] == ["Extra 1", "Class A"]
+    assert rows[1][0] == f"{PREFIX}/cohorts/{cohort_a}?period=all"
+    # Class A: 4 students, 2 sharing; the sharers exact, the two others "<5".
+    row = text[text.index("Class A") :]
+    cells = re.findall(r"<td>([^<]*)", row[: row.index("</tr>")])
+    assert cells[:3] == ["4", "2", "2"] and cells[-1] == "&lt;5"
+    assert 'rel="prev"' in text and 'rel="next"' not in text
+    # Junk or too-large pages: the nearest page, never an error.
+    for junk in ("abc", "0", "-1", "99999999", "2.5"):
+        response = await client.get(f"{PREFIX}/?page={junk}", headers=with_cookie(cookie))
+        assert response.status == 200, junk
+        assert "Cohorts (27)" in await response.text()
+
+
 async def test_login_link_sets_a_session_cookie_and_redirects_without_the_token(
     harness: BotHarness,
     client: TestClient,  # type: ignore[type-arg]
