@@ -293,7 +293,9 @@ class Dashboard:
             self._period(request),
         )
         async with self.database.report_sessions() as session:
-            report = await self.stats.report(session, viewer, cohort.id, period.days, period.now)
+            report = await self.stats.cohort_stats(
+                session, viewer, cohort.id, period.days, period.now
+            )
             scope = await self.stats.scope(session, viewer, cohort.id)
             assert scope is not None
             roster = await self.roster.everyone(session, scope)

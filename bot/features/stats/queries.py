@@ -48,6 +48,7 @@ from bot.features.questions.service import FALLBACK
 from bot.features.stats.report import (
     ACTIVE_WINDOWS,
     CohortPage,
+    CohortStats,
     Count,
     Day,
     DropOff,
@@ -191,6 +192,36 @@ class StatsService:
             page=page,
             pages=pages,
             total=total,
+        )
+
+    async def cohort_stats(
+        self,
+        session: AsyncSession,
+        viewer: Viewer,
+        cohort_id: int,
+        days: int | None,
+        now: datetime | None = None,
+    ) -> CohortStats | None:
+        """The part of the report one cohort's page shows (see CohortStats), without the
+        rest's queries (careers, questions, quiz, reasons, days); None when the cohort is not
+        the viewer's."""
+        scope = await self.scope(session, viewer, cohort_id)
+        if scope is None or scope.cohort is None:
+            return None
+        now = as_utc(now or utcnow())
+        first_day = None if days is None else now.date() - timedelta(days=days - 1)
+        in_period = [*scope.counted(), *_active_since(first_day)]
+        totals = _per_cohort(await self._funnel_groups(session, in_period))
+        [group] = await self._groups(
+            session, scope, [scope.cohort.id], totals, first_day, viewer.is_admin
+        )
+        return CohortStats(
+            exact=viewer.is_admin,
+            days=days,
+            now=now,
+            group=group,
+            nodes=await self._nodes(session, in_period),
+            dropoff=await self._dropoff(session, in_period),
         )
 
     async def _count(self, session: AsyncSession, conditions: list[ColumnElement[bool]]) -> int:

@@ -191,6 +191,24 @@ class CohortPage:
 
 
 @dataclass(frozen=True)
+class CohortStats:
+    """What the dashboard's cohort page shows of the stats, over the period: the funnel
+    (`group`, with the membership and the non-sharers' funnel), the screens the students
+    are on now and where they stopped, under the same rule as the report."""
+
+    exact: bool
+    days: int | None
+    now: datetime
+    group: Group
+    nodes: list[Ranked]
+    dropoff: list[DropOff]
+
+    @property
+    def as_of(self) -> str:
+        return self.now.strftime("%d %b %Y, %H:%M UTC")
+
+
+@dataclass(frozen=True)
 class StatsReport:
     exact: bool  # the viewer is an admin and sees exact numbers, everyone counted
     cohort_id: int | None  # one cohort, or None for all the viewer may see
