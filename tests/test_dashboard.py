@@ -8,14 +8,14 @@ The clock is injected (no sleeps): a link is opened minutes "later" by moving it
 import logging
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 
 import pytest
 from aiohttp import DummyCookieJar, web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.config import Settings
 from bot.db.models import Cohort, DashboardSession, Staff, Student, UnansweredQuestion, utcnow
@@ -37,6 +37,8 @@ YES, NOT_NOW = "✅ Yes, share", "Not now"
 HOSTILE_NAME = "<script>alert(1)</script>"
 HOSTILE_COHORT = '<img src=x onerror="alert(2)">'
 HOSTILE_QUESTION = "<b>zqxv</b> <script>steal()</script> wibblequark?"
+ROW_HEADER = re.compile(r'<th scope="row">(.*?)</th>', re.S)
+CAPTION = re.compile(r"<caption>(.*?)</caption>", re.S)
 
 
 @pytest.fixture
@@ -553,3 +555,136 @@ async def test_student_rows_stay_out_of_a_lead_overview(
         names = set((await session.execute(select(Student.first_name))).scalars())
     for name in names - {"Mo", "Staff", "Lead A", "Lead B"}:
         assert name not in text
+
+
+def row_names(page: str) -> list[str]:
+    """The students page's rows, each its first cell's text without the notes after it."""
+    return [
+        re.sub(r"\s*<span.*", "", cell, flags=re.S).strip() for cell in ROW_HEADER.findall(page)
+    ]
+
+
+async def students_page(client: TestClient, cookie: str, query: str = "") -> str:  # type: ignore[type-arg]
+    response = await client.get(f"{PREFIX}/students{query}", headers=with_cookie(cookie))
+    assert response.status == 200, query
+    return await response.text()
+
+
+async def set_last_seen(harness: BotHarness, moments: dict[int, datetime]) -> None:
+    async with harness.database.session_factory() as session:
+        for telegram_id, moment in moments.items():
+            await session.execute(
+                update(Student).where(Student.telegram_id == telegram_id).values(last_seen=moment)
+            )
+        await session.commit()
+
+
+async def test_admin_sees_every_student_by_last_active_as_their_cohorts_roster_does(
+    harness: BotHarness,
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    cohort_a, _ = await populate(harness)
+    # Lead A's own student row, in no cohort, comes before Nomad's and is not counted.
+    lead_a = await log_in(harness, client, LEAD_A)
+    nomad = harness.user(7_400_000_201, "Nomad")
+    assert_no_error(await nomad.send("/start"))
+    admin = await log_in(harness, client, ADMIN)
+    # Last active in an order that is neither join order nor its reverse.
+    base = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    order = [7_400_000_003, 7_400_000_101, 7_400_000_001, 7_400_000_201, 7_400_000_004]
+    order.append(7_400_000_002)
+    await set_last_seen(
+        harness, {telegram_id: base - timedelta(hours=n) for n, telegram_id in enumerate(order)}
+    )
+
+    page = await students_page(client, admin)
+    escaped_name = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    # Hidden1 and Hidden2 are Students 3 and 4 of class A, as its roster numbers them; Nomad,
+    # in no cohort and asked nothing, is the first of those in none.
+    assert row_names(page) == ["Student 3", "Mo", escaped_name, "Student 1", "Student 4", "Ada"]
+    for raw in (HOSTILE_NAME, HOSTILE_COHORT, "Hidden1", "Hidden2", "Nomad"):
+        assert raw not in page
+    assert "&lt;img src=x onerror=&#34;alert(2)&#34;&gt;" in page
+    assert page.count("(not shared with leads)") == 3  # Hidden1, Hidden2 and Nomad
+    assert "Hasn't shared their progress" not in page  # admins see everyone's
+    assert page.count(">2026-03-01<") == 6
+    assert "no cohort" in page
+    assert f'<a href="{PREFIX}/cohorts/{cohort_a}">Class A</a>' in page
+    assert "page 1 of 1" in CAPTION.findall(page)[0]
+    assert 'rel="next"' not in page and 'rel="prev"' not in page
+    # Staff (leads, an admin, all with student rows of their own from /dashboard) are none.
+    assert "Staff" not in page and "Lead A" not in page
+    # The cohort's own roster, as the admin sees it, names and numbers them alike.
+    roster = await (
+        await client.get(f"{PREFIX}/cohorts/{cohort_a}", headers=with_cookie(admin))
+    ).text()
+    assert {"Student 3", "Student 4", "Ada", escaped_name} <= set(row_names(roster))
+    # Only admins: the nav links it for them alone.
+    assert f'href="{PREFIX}/students"' in page
+    lead_home = await (await client.get(f"{PREFIX}/", headers=with_cookie(lead_a))).text()
+    assert "/students" not in lead_home
+
+
+async def test_students_page_is_for_admins_only(
+    harness: BotHarness,
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    await populate(harness)
+    lead_a = await log_in(harness, client, LEAD_A)
+    refused = await client.get(f"{PREFIX}/students", headers=with_cookie(lead_a))
+    assert refused.status == 404
+    unknown = await client.get(f"{PREFIX}/nowhere", headers=with_cookie(lead_a))
+    assert await refused.text() == await unknown.text()
+    for query in ("", "?page=2"):
+        assert (await client.get(f"{PREFIX}/students{query}")).status == 401
+        forged = with_cookie("x" * 43)
+        assert (await client.get(f"{PREFIX}/students{query}", headers=forged)).status == 401
+
+
+async def test_students_are_paged_fifty_at_a_time(
+    harness: BotHarness,
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    cohort_a, _ = await setup_cohorts(harness)
+    base = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    async with harness.database.session_factory() as session:
+        session.add_all(
+            Student(
+                telegram_id=7_500_000_000 + n,
+                first_name=f"Bulk{n:03}",
+                # Joined in reverse: the numbers are join order, not the list's order.
+                cohort_id=cohort_a,
+                joined_cohort_at=base - timedelta(seconds=n),
+                first_seen=base - timedelta(days=1),
+                last_seen=base - timedelta(minutes=n),
+                shares=n % 10 != 7,
+            )
+            for n in range(120)
+        )
+        await session.commit()
+    admin = await log_in(harness, client, ADMIN)
+
+    def expected(numbers: range) -> list[str]:
+        return [f"Student {120 - n}" if n % 10 == 7 else f"Bulk{n:03}" for n in numbers]
+
+    first = await students_page(client, admin)
+    assert row_names(first) == expected(range(0, 50))
+    assert "Students (120), page 1 of 3" in CAPTION.findall(first)[0]
+    assert f'href="{PREFIX}/students?page=2" rel="next"' in first and 'rel="prev"' not in first
+    second = await students_page(client, admin, "?page=2")
+    assert row_names(second) == expected(range(50, 100))
+    assert "page 2 of 3" in CAPTION.findall(second)[0]
+    assert f'href="{PREFIX}/students?page=1" rel="prev"' in second
+    assert f'href="{PREFIX}/students?page=3" rel="next"' in second
+    last = await students_page(client, admin, "?page=3")
+    assert row_names(last) == expected(range(100, 120))
+    assert 'rel="next"' not in last
+    # Junk reads as the first page; a page past the end, as the last.
+    for junk in ("abc", "0", "-1", "1.5", "99999999", "%3Cscript%3E", ""):
+        assert row_names(await students_page(client, admin, f"?page={junk}")) == expected(
+            range(0, 50)
+        ), junk
+    for beyond in ("4", "999999"):
+        page = await students_page(client, admin, f"?page={beyond}")
+        assert row_names(page) == expected(range(100, 120)), beyond
+        assert "page 3 of 3" in CAPTION.findall(page)[0]

@@ -357,6 +357,16 @@ class Dashboard:
             cohorts = await self.cohorts.visible(session, viewer)
         return self.page(request, "leads.html", leads=leads, cohorts=cohorts)
 
+    async def students(self, request: web.Request) -> web.Response:
+        viewer = self._viewer(request)
+        async with self.database.report_sessions() as session:
+            found = await self.roster.everyone_page(
+                session, viewer, self._page_number(request, "page")
+            )
+        if found is None:
+            raise web.HTTPNotFound
+        return self.page(request, "students.html", students=found)
+
 
 def create_dashboard_app(
     settings: Settings, content: Content, database: Database, clock: Clock = utcnow
@@ -377,6 +387,7 @@ def create_dashboard_app(
         ("GET", "/cohorts/{cohort_id}/chart.png", dashboard.chart, "chart"),
         ("GET", "/cohorts/{cohort_id}/export.csv", dashboard.csv, "csv"),
         ("GET", "/leads", dashboard.leads, "leads"),
+        ("GET", "/students", dashboard.students, "students"),
     ]
     for method, path, handler, name in routes:
         app.router.add_route(method, path, handler, name=name)

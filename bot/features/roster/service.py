@@ -7,7 +7,9 @@ did not agree. Hidden students are ordered by N alone, never by anything they di
 place in the list tells the lead nothing either.
 
 Everything comes from a few grouped queries over the students asked for (a page of ten, or
-an export's scope), never from a query per student.
+an export's scope), never from a query per student. The admins' list of every student
+(`everyone_page`) picks its page of fifty in SQL, by last active, and reads the progress of
+those fifty alone, however many students there are.
 """
 
 from collections.abc import Callable, Iterable, Sequence
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, union
+from sqlalchemy import ColumnElement, and_, func, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -40,6 +42,8 @@ from bot.services.roles import Viewer
 from bot.services.students import QUIET_AFTER
 
 PAGE_SIZE = 10
+# The dashboard's list of every student: a page of a table on a laptop.
+EVERYONE_PAGE_SIZE = 50
 
 # A condition on a table's student id column: the rows of the students asked for.
 Who = Callable[[InstrumentedAttribute[int]], ColumnElement[bool]]
@@ -91,14 +95,11 @@ class RosterEntry:
     progress: Progress | None  # None: hidden from this viewer
 
 
-@dataclass(frozen=True)
-class RosterPage:
-    cohort: Cohort
-    entries: list[RosterEntry]
-    page: int  # from 1
+class Paged:
+    """The pages around `page` (from 1) of `pages`: None at either end."""
+
+    page: int
     pages: int
-    total: int
-    first: int = field(default=1)  # the position of the page's first entry, from 1
 
     @property
     def previous(self) -> int | None:
@@ -107,6 +108,26 @@ class RosterPage:
     @property
     def next(self) -> int | None:
         return self.page + 1 if self.page < self.pages else None
+
+
+@dataclass(frozen=True)
+class RosterPage(Paged):
+    cohort: Cohort
+    entries: list[RosterEntry]
+    page: int  # from 1
+    pages: int
+    total: int
+    first: int = field(default=1)  # the position of the page's first entry, from 1
+
+
+@dataclass(frozen=True)
+class StudentsPage(Paged):
+    """A page of every student, most recently active first, as an admin sees them."""
+
+    entries: list[RosterEntry]
+    page: int  # from 1
+    pages: int
+    total: int
 
 
 @dataclass(frozen=True)
@@ -185,10 +206,74 @@ class RosterService:
             ordered += _order(groups[cohort_id], scope.viewer.is_admin, now)
         return await self._entries(session, scope.viewer, ordered, now, scope)
 
-    async def _members(
-        self, session: AsyncSession, conditions: Iterable[ColumnElement[bool]]
-    ) -> list[_Member]:
+    async def everyone_page(
+        self, session: AsyncSession, viewer: Viewer, page: int, now: datetime | None = None
+    ) -> StudentsPage | None:
+        """A page of every student (from 1; a page past either end reads as the nearest
+        one), most recently active first, each as the admin's roster of their cohort shows
+        them. None for a lead: their roster orders hidden students by number alone, and a
+        list by last active would tell them who was active.
+
+        One ordered LIMIT/OFFSET query picks the page (on the index on last_seen); the
+        numbers and progress are read for the page's students only."""
+        if not viewer.is_admin:
+            return None
+        now = now or utcnow()
+        scope = Scope(viewer, None, self.admin_ids)
+        counted = select(func.count()).select_from(Student).where(*scope.students())
+        total = int(await session.scalar(counted) or 0)
+        pages = max(1, -(-total // EVERYONE_PAGE_SIZE))
+        page = min(max(page, 1), pages)
+        members = await self._members(session, scope.students(), page)
+        numbers = await self._numbers(session, scope, members)
+        ordered = [(numbers[member.id], member) for member in members]
+        entries = await self._entries(session, viewer, ordered, now)
+        return StudentsPage(entries, page, pages, total)
+
+    @staticmethod
+    async def _numbers(
+        session: AsyncSession, scope: Scope, members: list[_Member]
+    ) -> dict[int, int]:
+        """Each member's N of "Student N", as `_order` numbers their cohort (students in no
+        cohort as one group, as the CSV does): counted over the members' cohorts only."""
+        if not members:
+            return {}
+        cohort_ids = sorted({m.cohort_id for m in members if m.cohort_id is not None})
+        groups = [Student.cohort_id.in_(cohort_ids)]
+        if any(member.cohort_id is None for member in members):
+            groups.append(Student.cohort_id.is_(None))
+        numbered = (
+            select(
+                Student.id,
+                func.row_number()
+                .over(
+                    partition_by=Student.cohort_id,
+                    order_by=(
+                        func.coalesce(Student.joined_cohort_at, Student.first_seen),
+                        Student.id,
+                    ),
+                )
+                .label("number"),
+            )
+            .where(*scope.students(), or_(*groups))
+            .subquery()
+        )
         rows = await session.execute(
+            select(numbered.c.id, numbered.c.number).where(
+                numbered.c.id.in_([member.id for member in members])
+            )
+        )
+        return {student_id: int(number) for student_id, number in rows.all()}
+
+    async def _members(
+        self,
+        session: AsyncSession,
+        conditions: Iterable[ColumnElement[bool]],
+        page: int | None = None,
+    ) -> list[_Member]:
+        """The students meeting `conditions`; given a `page` (from 1), only that page of
+        EVERYONE_PAGE_SIZE, most recently active first."""
+        query = (
             select(
                 Student.id,
                 Student.first_name,
@@ -204,6 +289,13 @@ class RosterService:
             .outerjoin(Cohort, Cohort.id == Student.cohort_id)
             .where(*conditions)
         )
+        if page is not None:
+            query = (
+                query.order_by(Student.last_seen.desc(), Student.id.desc())
+                .limit(EVERYONE_PAGE_SIZE)
+                .offset((page - 1) * EVERYONE_PAGE_SIZE)
+            )
+        rows = await session.execute(query)
         return [
             _Member(
                 row[0],
