@@ -9,18 +9,24 @@ outputs do move when a consenting student does the same, and that admins see the
 Each pair is one world, rendered, then changed through real updates (or rows), and rendered
 again; the clock the reports read is fixed meanwhile, so "as of" cannot tick between them.
 
-`LEAD_OUTPUTS` is the list of what a lead can get,
+`LEAD_OUTPUTS` is the list of what a lead can get, in the bot and on the web dashboard,
 as async callables (harness, world) → list of bytes, and every pair covers them.
 """
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from aiohttp import DummyCookieJar, web
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.db.models import ActiveDay, Student, utcnow
+from bot.features.dashboard.service import DashboardService
+from bot.features.dashboard.web import COOKIE, create_dashboard_app
+from bot.features.stats import queries
 from bot.standin.telegram import Call
 from tests.conftest import BotHarness
 from tests.feature_support import assert_no_error, profile_of, take_checklist
@@ -127,6 +133,42 @@ async def unanswered(harness: BotHarness, world: World, viewer: int = LEAD_A) ->
     return found
 
 
+async def dashboard(harness: BotHarness, world: World, viewer: int = LEAD_A) -> list[bytes]:
+    """Every page, chart and CSV of the web dashboard, each period, for a fresh session
+    (its CSRF token, which differs per session, is left out)."""
+    settings = harness.settings
+
+    def clock() -> datetime:
+        return queries.utcnow()  # the reports' standing clock (the world fixture)
+
+    logins = DashboardService(settings.admin_ids, settings.dashboard_session_hours, clock)
+    async with harness.database.session_factory() as session:
+        token = await logins.issue(session, viewer)
+        await session.commit()
+        login = await logins.redeem(session, token)
+    assert login is not None
+    prefix = settings.dashboard_path
+    root = web.Application()
+    root.add_subapp(
+        prefix, create_dashboard_app(settings, harness.content, harness.database, clock)
+    )
+    headers = {"Cookie": f"{COOKIE}={login.session_id}"}
+    paths = [f"{prefix}/?period={period}" for period in PERIODS]
+    for cohort in (world.cohort_a, world.cohort_b):
+        here = f"{prefix}/cohorts/{cohort}"
+        paths += [f"{here}?period={period}" for period in PERIODS]
+        paths += [f"{here}/chart.png?period={period}" for period in PERIODS]
+        paths.append(f"{here}/export.csv")
+    found = []
+    async with TestClient(TestServer(root), cookie_jar=DummyCookieJar()) as client:
+        for path in paths:
+            response = await client.get(path, headers=headers)
+            assert response.status == 200, path
+            body = await response.read()
+            found.append(re.sub(rb'name="csrf_token" value="[^"]*"', b"", body))
+    return found
+
+
 # Everything a lead can be shown about students (the digest has its own test of names).
 LEAD_OUTPUTS: list[Output] = [
     stats_overall,
@@ -135,6 +177,7 @@ LEAD_OUTPUTS: list[Output] = [
     rosters,
     csv_files,
     unanswered,
+    dashboard,
 ]
 
 
