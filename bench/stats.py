@@ -19,7 +19,7 @@ transaction on SQLite, COPY on PostgreSQL. Then times, per database, for an admi
   cohort, ~35 students), in a session of its own;
 - `dashboard …`: the web dashboard's pages over HTTP (create_dashboard_app, logged in with
   a session the bench opens): the cohorts overview and that cohort's page (30 days) and its
-  CSV. Target: 0.3 s each.
+  CSV, and for the admin the first page of every student. Target: 0.3 s each.
 
 Each is run once cold ("first") and then --repeat times ("median", "max"). "stall" is the
 longest the event loop was held meanwhile: how long any student's update would have waited
@@ -575,11 +575,14 @@ async def time_dashboard(
     headers = {"Cookie": f"{COOKIE}={login.session_id}"}
     timings = []
     async with TestClient(TestServer(root), cookie_jar=DummyCookieJar()) as client:
-        for what, path in (
+        pages = [
             ("dashboard overview", f"{prefix}/?period=30"),
             ("dashboard cohort", f"{prefix}/cohorts/1?period=30"),
             ("dashboard CSV", f"{prefix}/cohorts/1/export.csv"),
-        ):
+        ]
+        if who == "admin":
+            pages.append(("dashboard students", f"{prefix}/students"))
+        for what, path in pages:
 
             async def fetch(path: str = path) -> None:
                 response = await client.get(path, headers=headers)

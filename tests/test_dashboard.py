@@ -421,6 +421,38 @@ async def test_the_csv_is_the_bots_file(
     assert "Ada" in text and "Hidden1" not in text and "Mo" not in text
 
 
+async def test_the_csv_and_chart_of_all_the_viewers_students(
+    harness: BotHarness,
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    await populate(harness)
+    for viewer, name, shown, hidden in (
+        (LEAD_A, "Lead A", ["Ada"], ["Hidden1", "Mo"]),
+        (ADMIN, "Admin", ["Ada", "Mo"], []),
+    ):
+        cookie = await log_in(harness, client, viewer)
+        response = await client.get(f"{PREFIX}/export.csv", headers=with_cookie(cookie))
+        assert response.status == 200
+        assert 'filename="progress-all-' in response.headers["Content-Disposition"]
+        body = await response.read()
+        # Byte for byte the bot's /export (no cohort named: all the viewer's students).
+        replies = await harness.user(viewer, name).send("/export")
+        sent = [reply for reply in replies if reply.method == "sendDocument"]
+        assert sent and next(iter(sent[-1].files.values())) == body
+        text = body.decode("utf-8-sig")
+        assert all(who in text for who in shown) and not any(who in text for who in hidden)
+        overview = await (await client.get(f"{PREFIX}/", headers=with_cookie(cookie))).text()
+        assert f'href="{PREFIX}/export.csv"' in overview
+        assert f'src="{PREFIX}/chart.png?period=30"' in overview
+        chart = await client.get(f"{PREFIX}/chart.png?period=all", headers=with_cookie(cookie))
+        assert chart.status == 200 and chart.content_type == "image/png"
+        assert (await chart.read()).startswith(b"\x89PNG")
+    for path in ("/export.csv", "/chart.png"):
+        assert (await client.get(PREFIX + path)).status == 401
+    junk = await client.get(f"{PREFIX}/chart.png?period=junk", headers=with_cookie(cookie))
+    assert junk.status == 400
+
+
 async def test_small_numbers_and_hostile_text(
     harness: BotHarness,
     client: TestClient,  # type: ignore[type-arg]

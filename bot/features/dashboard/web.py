@@ -317,14 +317,21 @@ class Dashboard:
             history=history,
         )
 
+    async def _cohort_id(self, request: web.Request) -> int | None:
+        """The cohort the URL names (the viewer's, else not found); None: no cohort named,
+        all the viewer's students."""
+        if "cohort_id" not in request.match_info:
+            return None
+        return (await self._cohort(request)).id
+
     async def chart(self, request: web.Request) -> web.Response:
-        viewer, cohort, period = (
+        viewer, cohort_id, period = (
             self._viewer(request),
-            await self._cohort(request),
+            await self._cohort_id(request),
             self._period(request),
         )
         async with self.database.report_sessions() as session:
-            report = await self.stats.report(session, viewer, cohort.id, period.days, period.now)
+            report = await self.stats.report(session, viewer, cohort_id, period.days, period.now)
         assert report is not None
         from bot.features.stats.charts import render_chart  # matplotlib: only once drawn
 
@@ -332,15 +339,17 @@ class Dashboard:
         return web.Response(body=png, content_type="image/png")
 
     async def csv(self, request: web.Request) -> web.Response:
-        viewer, cohort = self._viewer(request), await self._cohort(request)
+        viewer, cohort_id = self._viewer(request), await self._cohort_id(request)
         # The pseudonyms' key as the bot's /export gets it: a key made now is kept for both.
         async with self.database.session_factory() as session:
             key = await self.export.key(session)
             await session.commit()
         async with self.database.report_sessions() as session:
-            found = await self.export.export(session, viewer, cohort.id, key)
+            found = await self.export.export(session, viewer, cohort_id, key)
         assert found is not None
-        name = f"progress-cohort-{cohort.id}-{utcnow().date().isoformat()}.csv"
+        # The bot's file name for the same export.
+        which = f"cohort-{cohort_id}" if cohort_id is not None else "all"
+        name = f"progress-{which}-{utcnow().date().isoformat()}.csv"
         return web.Response(
             body=found.csv_file(),
             content_type="text/csv",
@@ -386,6 +395,8 @@ def create_dashboard_app(
         ("GET", "/cohorts/{cohort_id}", dashboard.cohort, "cohort"),
         ("GET", "/cohorts/{cohort_id}/chart.png", dashboard.chart, "chart"),
         ("GET", "/cohorts/{cohort_id}/export.csv", dashboard.csv, "csv"),
+        ("GET", "/chart.png", dashboard.chart, "chart_all"),
+        ("GET", "/export.csv", dashboard.csv, "csv_all"),
         ("GET", "/leads", dashboard.leads, "leads"),
         ("GET", "/students", dashboard.students, "students"),
     ]
