@@ -13,7 +13,7 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, LinkPreviewOptions, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Student
@@ -77,13 +77,15 @@ class Ui:
         await self.event.answer(self.text(name, **extra))
         self._answered = True
 
-    async def say(self, name: str, **extra: Any) -> None:
-        """A message of the dialog files, as a message of its own."""
-        await self.send_text(self.text(name, **extra))
+    async def say(self, name: str, *, link_preview: bool = True, **extra: Any) -> None:
+        """A message of the dialog files, as a message of its own; `link_preview` False: no
+        preview of a link in it, which Telegram would make by fetching the link."""
+        await self.send_text(self.text(name, **extra), link_preview)
 
-    async def send_text(self, text: str) -> Message:
+    async def send_text(self, text: str, link_preview: bool = True) -> Message:
         await self._end_transaction()
-        return await self.bot.send_message(self.chat_id, text)
+        options = None if link_preview else LinkPreviewOptions(is_disabled=True)
+        return await self.bot.send_message(self.chat_id, text, link_preview_options=options)
 
     async def put(self, screen: Screen) -> None:
         """A button's screen replaces the message the button was on, so navigation does not

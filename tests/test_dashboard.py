@@ -210,6 +210,27 @@ async def test_login_link_sets_a_session_cookie_and_redirects_without_the_token(
     assert await sessions(harness) == 1
 
 
+async def test_a_link_preview_does_not_use_the_link_up(
+    harness: BotHarness,
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    await setup_cohorts(harness)
+    replies = await harness.user(LEAD_A, "Lead A").send("/dashboard")
+    # The bot asks Telegram for no preview, which Telegram would make by opening the link.
+    assert replies[-1].params["link_preview_options"] == {"is_disabled": True}
+    found = LINK.search(replies[-1].text)
+    assert found is not None
+    path = PREFIX + found.group(1)
+    # A preview all the same (the link pasted elsewhere): a page, no session, link kept.
+    for agent in ("TelegramBot (like TwitterBot)", "WhatsApp/2.23", "Slackbot-LinkExpanding 1.0"):
+        preview = await client.get(path, headers={"User-Agent": agent}, allow_redirects=False)
+        assert preview.status == 200 and "Set-Cookie" not in preview.headers
+        assert "open it in your browser" in await preview.text()
+    assert await sessions(harness) == 0
+    opened = await client.get(path, allow_redirects=False)
+    assert opened.status == 303 and COOKIE in opened.cookies
+
+
 async def test_a_link_expires_after_ten_minutes(
     harness: BotHarness,
     client: TestClient,

@@ -25,7 +25,8 @@ async def send_link(
         return
     token = await dashboard.issue(ui.session, viewer.telegram_id)
     url = f"{settings.dashboard_url}/login?token={token}"
-    await ui.say(LINK, dashboard=DashboardLink(url))
+    # No preview: Telegram would make one by opening the link, which would use it up.
+    await ui.say(LINK, link_preview=False, dashboard=DashboardLink(url))
 
 
 def setup(kit: Kit) -> Wiring:

@@ -48,6 +48,12 @@ HERE = Path(__file__).resolve().parent
 STYLESHEET = HERE / "static" / "dashboard.css"
 COOKIE = "careerbot_dashboard"
 COHORT_ID = re.compile(r"[1-9][0-9]{0,8}")
+# User agents of the previews chat apps make of a link (Telegram, WhatsApp, Slack, Discord…).
+LINK_FETCHERS = re.compile(
+    r"TelegramBot|WhatsApp|Slackbot|Slack-ImgProxy|Discordbot|facebookexternalhit|Twitterbot|"
+    r"SkypeUriPreview|LinkedInBot|Iframely",
+    re.IGNORECASE,
+)
 PAGE = re.compile(r"[1-9][0-9]{0,5}")
 MAX_RANGE_DAYS = 3650
 STATIC_MAX_AGE = 86400
@@ -238,6 +244,10 @@ class Dashboard:
     # --- sign in and out ------------------------------------------------------------------
 
     async def login(self, request: web.Request) -> web.Response:
+        if LINK_FETCHERS.search(request.headers.get("User-Agent", "")):
+            # A chat app making a preview of a link someone pasted or forwarded: it must not
+            # use the link up before its owner opens it.
+            return self.page(request, "signed_out.html", preview=True)
         async with self.database.session_factory() as session:
             login = await self.logins.redeem(session, request.query.get("token", ""))
         if login is None:
