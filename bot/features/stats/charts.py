@@ -114,7 +114,8 @@ def _draw_daily(axes: Axes, report: StatsReport) -> None:
         )
         axes.legend(loc="upper left", fontsize=9, frameon=False)
     axes.set_ylim(0, top * 1.15 + 1)
-    axes.set_title(f"Daily active students, {len(days)} days", fontsize=12, loc="left")
+    span = "1 day" if len(days) == 1 else f"{len(days)} days"
+    axes.set_title(f"Daily active students, {span}", fontsize=12, loc="left")
     axes.spines[["top", "right"]].set_visible(False)
     axes.grid(axis="y", color="#e5e8eb", linewidth=0.8)
     axes.set_axisbelow(True)
