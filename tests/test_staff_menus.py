@@ -51,12 +51,21 @@ def test_the_menus_differ_by_role() -> None:
     """The dialog files give leads and admins more than students, and students no staff tool."""
     student = {c["command"] for c in STUDENT_MENU}
     assert {"start", "help", "privacy"} <= student
-    assert not student & {"cohorts", "stats", "export", "digest", "dashboard", "leads", "addlead"}
+    staff = {"cohorts", "stats", "export", "digest", "unanswered", "dashboard", "leads", "addlead"}
+    assert not student & staff
     lead = {c["command"] for c in LEAD_MENU}
-    assert lead - student == {"cohorts", "stats", "export", "digest", "dashboard"}
+    assert lead - student == {"cohorts", "stats", "export", "digest", "unanswered", "dashboard"}
     admin = {c["command"] for c in ADMIN_MENU}
     assert admin - student == {
-        "cohorts", "stats", "export", "digest", "dashboard", "leads", "addlead", "removelead"
+        "cohorts",
+        "stats",
+        "export",
+        "digest",
+        "unanswered",
+        "dashboard",
+        "leads",
+        "addlead",
+        "removelead",
     }  # fmt: skip
 
 

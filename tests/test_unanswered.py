@@ -18,6 +18,7 @@ from tests.cohort_support import (
     LEAD_B,
     MENU_CHANGED,
     NEW_COHORT,
+    UNKNOWN_COMMAND,
     CohortRef,
     all_text_to,
     create_cohort,
@@ -181,6 +182,28 @@ async def test_a_lead_sees_all_their_cohorts_from_stats_and_no_one_elses(
     assert_no_error(replies)
     shown = plain(screen(bea))
     assert "beta asks" in shown and "alpha asks" not in shown and "gamma asks" not in shown
+
+
+async def test_unanswered_command_shows_the_viewers_own_questions(
+    harness: BotHarness,
+) -> None:
+    lee = await as_lead(harness, LEAD_A, "Lee")
+    await class_of(harness, lee, "Alpha", [2001])
+    bea = await as_lead(harness, LEAD_B, "Bea")
+    await class_of(harness, bea, "Beta", [2101])
+    await ask(harness, 2001, SECRET)
+    await ask(harness, 2101, "beta asks about hours?")
+    replies = await lee.send("/unanswered")
+    assert_no_error(replies)
+    shown = plain(replies[-1].text)
+    assert "your cohorts" in shown and MASKED in shown
+    assert "beta asks" not in shown and "Zoe" not in shown
+    # Junk after the command changes nothing; a student gets the unknown-command answer.
+    assert plain((await lee.send("/unanswered <b>x</b> \u0000")).pop().text) == shown
+    student = harness.user(2001, "S2001")
+    replies = await student.send("/unanswered")
+    assert "beta asks" not in replies_text(replies) and "Zoe" not in replies_text(replies)
+    assert UNKNOWN_COMMAND in replies_text(replies)
 
 
 async def test_a_student_cannot_open_it(harness: BotHarness) -> None:

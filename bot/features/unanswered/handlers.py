@@ -1,4 +1,5 @@
-"""The unanswered questions screen for leads and admins, from a cohort's screen or /stats.
+"""The unanswered questions screen for leads and admins: /unanswered, or from a cohort's
+screen or /stats.
 
 Every handler sits behind IsStaff; the page is looked up through the viewer, so a lead never
 reaches another lead's cohort, even with a forged button: that gets a clear refusal and the
@@ -6,7 +7,8 @@ lead's own cohort list. Students fall through to the fallback ("menu changed").
 """
 
 from aiogram import F, Router
-from aiogram.types import CallbackQuery
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Cohort
@@ -41,6 +43,15 @@ async def show_page(callback: CallbackQuery, listing: UnansweredPage, ui: Ui) ->
     await ui.render(UNANSWERED, unanswered=listing)
 
 
+async def show_all(
+    message: Message, session: AsyncSession, viewer: Viewer, unanswered: UnansweredService, ui: Ui
+) -> None:
+    """/unanswered: the first page of all the viewer sees (a lead: their cohorts)."""
+    listing = await unanswered.page(session, viewer, None, 1)
+    assert listing is not None  # no cohort named: always the viewer's own scope
+    await ui.render(UNANSWERED, unanswered=listing)
+
+
 async def refuse(callback: CallbackQuery, viewer: Viewer, ui: Ui, cohorts: CohortService) -> None:
     """Another lead's cohort, one gone, or a forged arg: said plainly, then the lead's own
     cohorts."""
@@ -54,7 +65,9 @@ def setup(kit: Kit) -> Wiring:
 
 def create_router() -> Router:
     router = Router(name="unanswered")
+    router.message.filter(PrivateChat())
     router.callback_query.filter(PrivateChat())
+    router.message.register(show_all, Command(UNANSWERED), IsStaff())
     staff, button = IsStaff(), ActionCallback.filter(F.name == UNANSWERED)
     listing = PagedCohort(find_listing, everyone=EVERYONE)
     router.callback_query.register(show_page, button, staff, listing)
