@@ -167,13 +167,13 @@ def cmd_dashboard(settings: Settings, args: argparse.Namespace) -> None:
     """Serves the web dashboard alone (polling and local use; webhook workers serve it too)."""
     from aiohttp import web
 
-    from bot.features.dashboard.web import QuietAccessLogger, create_dashboard_app, public_url
+    from bot.features.dashboard.web import QuietAccessLogger, mount_dashboard, public_url
 
     content = _content(settings)
     _upgrade(settings)
     database = Database.connect(settings.database_url)
     root = web.Application()
-    root.add_subapp(settings.dashboard_path, create_dashboard_app(settings, content, database))
+    mount_dashboard(root, settings, content, database)
 
     async def close_database(_app: web.Application) -> None:
         await database.close()

@@ -47,7 +47,7 @@ from bot.config import Settings, load_settings
 from bot.db.engine import Database
 from bot.db.fsm_storage import create_storage
 from bot.failures import STOP_SIGNALS, Backoff, Failure, until_stopped
-from bot.features.dashboard.web import create_dashboard_app
+from bot.features.dashboard.web import mount_dashboard
 from bot.outage import RETRY_AFTER_SECONDS, Overloaded, is_service_unavailable
 from bot.telegram_client import call_at_start
 
@@ -117,7 +117,7 @@ def create_app(
 
     app.router.add_get(HEALTH_PATH, health)
     # The web dashboard, on the same workers and database: the proxy forwards its prefix here.
-    app.add_subapp(settings.dashboard_path, create_dashboard_app(settings, content, database))
+    mount_dashboard(app, settings, content, database)
     setup_application(app, dispatcher, bot=bot)
     app.on_cleanup.append(close_database)
     app[DISPATCHER] = dispatcher

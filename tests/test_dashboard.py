@@ -557,6 +557,64 @@ async def test_headers_periods_chart_and_stylesheet(
     assert (await chart.read()).startswith(b"\x89PNG")
 
 
+async def test_a_date_range_counts_only_its_own_days(
+    harness: BotHarness,
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    cohort_a, _ = await populate(harness)
+    cookie = await log_in(harness, client, ADMIN)
+    today = utcnow().date()
+    here = f"{PREFIX}/cohorts/{cohort_a}"
+
+    async def funnel(query: str) -> list[str]:
+        page = await (await client.get(f"{here}?{query}", headers=with_cookie(cookie))).text()
+        caption = page.index("<caption>Funnel")
+        row = page[page.index("Active in the period", caption) :]
+        return re.findall(r"<td>([^<]*)</td>", row[: row.index("</tr>")])[:1]
+
+    # Everyone joined today: a range that ends yesterday counts no one.
+    last_week = f"from={today - timedelta(days=7)}&to={today - timedelta(days=1)}"
+    assert await funnel(last_week) == ["0"]
+    assert await funnel(f"from={today - timedelta(days=7)}&to={today}") == ["4"]
+    assert await funnel("period=7") == ["4"]
+    for bad in (
+        "from=0001-01-01&to=0001-01-02",  # before any student could have been
+        f"from={today}&to={today - timedelta(days=1)}",  # reversed
+        f"from={today}&to={today + timedelta(days=2)}",  # the future
+        "from=2026-02-30&to=2026-03-01",
+        "from=&to=2026-03-01",
+    ):
+        for path in (here, f"{here}/chart.png", f"{PREFIX}/chart.png", f"{PREFIX}/"):
+            response = await client.get(f"{path}?{bad}", headers=with_cookie(cookie))
+            assert response.status == 400, (path, bad)
+    # A compact date is read, and shown back the standard way.
+    compact = f"from={(today - timedelta(days=3)):%Y%m%d}&to={today:%Y%m%d}"
+    page = await (await client.get(f"{here}?{compact}", headers=with_cookie(cookie))).text()
+    assert f'value="{today.isoformat()}"' in page
+
+
+async def test_head_a_twice_sent_cookie_and_a_formula_in_a_cohort_name(
+    harness: BotHarness,
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    cohort_a, _ = await populate(harness)
+    async with harness.database.session_factory() as session:
+        cohort = await session.get(Cohort, cohort_a)
+        assert cohort is not None
+        cohort.name = "Class $x^2$ and $$"
+        await session.commit()
+    cookie = await log_in(harness, client, LEAD_A)
+    for path in ("/", f"/cohorts/{cohort_a}", "/static/dashboard.css"):
+        head = await client.head(PREFIX + path, headers=with_cookie(cookie))
+        assert head.status == 200, path
+    # The lead's cohort name on the chart: drawn as typed, not as a formula (that used to fail).
+    chart = await client.get(f"{PREFIX}/cohorts/{cohort_a}/chart.png", headers=with_cookie(cookie))
+    assert chart.status == 200 and (await chart.read()).startswith(b"\x89PNG")
+    # The session cookie twice (one planted by another site of the domain): no session.
+    twice = {"Cookie": f"{COOKIE}={cookie}; {COOKIE}={cookie}"}
+    assert (await client.get(f"{PREFIX}/", headers=twice)).status == 401
+
+
 async def test_access_log_has_no_query_string(
     harness: BotHarness, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -574,8 +632,11 @@ async def test_access_log_has_no_query_string(
         with caplog.at_level(logging.INFO, logger=log.name):
             assert (await client.get(path, allow_redirects=False)).status == 303
             await client.get(f"{PREFIX}/?from=2020-01-01&to=secret-words")
+            await client.get(f"{PREFIX}/a%0A2026-12-02 INFO aiohttp.access: forged%0D")
         lines = [record.getMessage() for record in caplog.records if record.name == log.name]
-        assert len(lines) == 2
+        assert len(lines) == 3
+        # A line break in the path stays encoded: no forged line in the log.
+        assert "%0A" in lines[2] and not any("\n" in line or "\r" in line for line in lines)
         assert all(token not in line and "?" not in line for line in lines)
         assert f"GET {PREFIX}/login 303" in lines[0]
         assert "secret-words" not in "\n".join(lines)
@@ -594,6 +655,9 @@ async def test_the_webhook_app_serves_the_dashboard_under_its_prefix(
         assert "Content-Security-Policy" in response.headers
         css = await client.get(f"{PREFIX}/static/dashboard.css")
         assert css.status == 200
+        # The prefix as people type it, without its slash.
+        bare = await client.get(PREFIX, allow_redirects=False)
+        assert bare.status == 301 and bare.headers["Location"] == f"{PREFIX}/"
 
 
 async def test_student_rows_stay_out_of_a_lead_overview(

@@ -56,6 +56,8 @@ LINK_FETCHERS = re.compile(
 )
 PAGE = re.compile(r"[1-9][0-9]{0,5}")
 MAX_RANGE_DAYS = 3650
+# No range starts before the bot could have had a student (and date arithmetic stays sane).
+EARLIEST_DAY = date(2020, 1, 1)
 STATIC_MAX_AGE = 86400
 # Routes open without a session: the link's landing, the signed-out page, the stylesheet.
 PUBLIC = frozenset({"login", "signed_out", "stylesheet"})
@@ -83,7 +85,8 @@ class QuietAccessLogger(AbstractAccessLogger):
             "%s %s %s %d %.3fs",
             request.remote,
             request.method,
-            request.path,
+            # Still percent-encoded: a decoded line break would start a forged log line.
+            request.rel_url.raw_path,
             response.status,
             time,
         )
@@ -110,20 +113,22 @@ class BadPeriod(ValueError):
     pass
 
 
-def read_period(query: Any, now: datetime) -> Period:
-    """`?period=7|30|all`, or `?from=YYYY-MM-DD&to=YYYY-MM-DD` (days in UTC, to today at the
-    latest); neither: the bot's default."""
+def read_period(query: Any, now: datetime, today: date) -> Period:
+    """`?period=7|30|all`, or `?from=YYYY-MM-DD&to=YYYY-MM-DD` (UTC days, from EARLIEST_DAY, to
+    `today` in the program's time zone at the latest); neither: the bot's default."""
     start, end = query.get("from", ""), query.get("to", "")
     if start or end:
         try:
             first, last = date.fromisoformat(start), date.fromisoformat(end)
         except ValueError:
             raise BadPeriod from None
-        if first > last or last > now.date() or (last - first).days >= MAX_RANGE_DAYS:
+        if not EARLIEST_DAY <= first <= last <= today or (last - first).days >= MAX_RANGE_DAYS:
             raise BadPeriod
         # The report counts back `days` from its `now`: the end of the last day asked for.
         end_of = datetime.combine(last + timedelta(days=1), time(), UTC) - timedelta(seconds=1)
-        return Period((last - first).days + 1, min(end_of, now), "range", start, end)
+        return Period(
+            (last - first).days + 1, min(end_of, now), "range", first.isoformat(), last.isoformat()
+        )
     try:
         days = parse_period(query.get("period"))
     except PeriodUnknown:
@@ -199,7 +204,7 @@ class Dashboard:
             route = request.match_info.route.name
             if route not in PUBLIC:
                 async with self.database.session_factory() as session:
-                    visit = await self.logins.visit(session, request.cookies.get(COOKIE))
+                    visit = await self.logins.visit(session, _session_cookie(request))
                 if visit.revoked:
                     return self.signed_out()
                 if visit.viewer is None:
@@ -234,7 +239,8 @@ class Dashboard:
         return cohort
 
     def _period(self, request: web.Request) -> Period:
-        return read_period(request.query, self.clock())
+        now = self.clock()
+        return read_period(request.query, now, now.astimezone(self.settings.program_zone).date())
 
     @staticmethod
     def _page_number(request: web.Request, name: str) -> int:
@@ -271,7 +277,7 @@ class Dashboard:
         token = form.get("csrf_token")
         async with self.database.session_factory() as session:
             ended = await self.logins.end(
-                session, request.cookies.get(COOKIE), token if isinstance(token, str) else ""
+                session, _session_cookie(request), token if isinstance(token, str) else ""
             )
         if not ended:
             return self.page(request, "forbidden.html", status=403)
@@ -411,8 +417,35 @@ def create_dashboard_app(
         ("GET", "/students", dashboard.students, "students"),
     ]
     for method, path, handler, name in routes:
-        app.router.add_route(method, path, handler, name=name)
+        if method == "GET":
+            app.router.add_get(path, handler, name=name, allow_head=True)
+        else:
+            app.router.add_route(method, path, handler, name=name)
     return app
+
+
+def mount_dashboard(
+    root: web.Application, settings: Settings, content: Content, database: Database
+) -> None:
+    """Serves the dashboard from `root` under DASHBOARD_PATH; the prefix without its slash,
+    as people type it, leads to the first page."""
+    prefix = settings.dashboard_path
+
+    async def to_first_page(_request: web.Request) -> web.Response:
+        raise web.HTTPMovedPermanently(f"{prefix}/")
+
+    # Before the sub-application, which would take the bare prefix for its own (a 404).
+    root.router.add_get(prefix, to_first_page)
+    root.add_subapp(prefix, create_dashboard_app(settings, content, database))
+
+
+def _session_cookie(request: web.Request) -> str | None:
+    """The session cookie; none when the request carries it twice (a cookie planted by
+    another site of the domain must not stand in for, or beside, the real one)."""
+    header = request.headers.get("Cookie", "")
+    if sum(1 for part in header.split(";") if part.strip().startswith(f"{COOKIE}=")) > 1:
+        return None
+    return request.cookies.get(COOKIE)
 
 
 def public_url(settings: Settings, host: str, port: int) -> str:

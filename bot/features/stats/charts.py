@@ -36,15 +36,19 @@ def scope_title(report: StatsReport) -> str:
         who = "All students"
     else:
         who = "Your cohorts"
-    period = "all time" if report.days is None else f"last {report.days} days"
-    return f"{who} · {period}"
+    if report.days is None:
+        return f"{who} · all time"
+    # The day it ends: the dashboard's ranges may end in the past.
+    span = "1 day" if report.days == 1 else f"{report.days} days"
+    return f"{who} · {span} to {report.now:%d %b %Y}"
 
 
 def build_figure(report: StatsReport) -> Figure:
     figure = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     funnel_axes, daily_axes = figure.subplots(2, 1)
-    figure.suptitle(scope_title(report), fontsize=14, fontweight="bold")
+    # The title holds a cohort's name, typed by a lead: "$" must not start a formula.
+    figure.suptitle(scope_title(report), fontsize=14, fontweight="bold", parse_math=False)
     _draw_funnel(funnel_axes, report)
     _draw_daily(daily_axes, report)
     return figure

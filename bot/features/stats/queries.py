@@ -73,6 +73,10 @@ COHORT_PAGE = 25  # cohorts per page of the dashboard's overview
 MATCHES_SHOWN = 5  # the careers the quiz matched most
 
 EMPTY = (0, 0, 0, 0, 0)
+# A period as days: the first and the last (UTC), None for all time.
+Window = tuple[date, date] | None
+# A period as moments: from and to, None for all time.
+Span = tuple[datetime, datetime] | None
 
 if TYPE_CHECKING:
     from bot.engine.dialogs import Dialogs
@@ -110,17 +114,21 @@ class StatsService:
             return None
         now = as_utc(now or utcnow())
         since = None if days is None else now - timedelta(days=days)
-        first_day = None if days is None else now.date() - timedelta(days=days - 1)
+        window = _window(days, now)
         exact = viewer.is_admin
 
         counted = scope.counted()
-        started = [*counted, Student.first_seen >= since] if since is not None else counted
-        in_period = [*counted, *_active_since(first_day)]
+        # The moments the period spans: a range the dashboard picks may end in the past.
+        span = None if since is None else (since, now)
+        started = counted
+        if since is not None:
+            started = [*counted, Student.first_seen >= since, Student.first_seen <= now]
+        in_period = [*counted, *_active_in(window)]
 
         groups = await self._funnel_groups(session, in_period)
         funnel = _funnel(_add(groups.values()))
         members, sharing = await self._membership(session, scope)
-        cohorts, more = await self._cohorts(session, scope, groups, first_day, exact)
+        cohorts, more = await self._cohorts(session, scope, groups, window, exact)
         careers = self._careers(await self._career_funnels(session, in_period), groups)
         career_reasons, cohort_reasons = await self._reasons(session, in_period, cohorts)
         return StatsReport(
@@ -136,9 +144,9 @@ class StatsService:
             active=await self._active(session, counted, now),
             funnel=funnel,
             nodes=await self._nodes(session, in_period),
-            intents=await self._intents(session, scope, since),
-            unanswered=Count(await self._unanswered_total(session, scope, since)),
-            unanswered_top=await self._unanswered_top(session, scope, since) if exact else [],
+            intents=await self._intents(session, scope, span),
+            unanswered=Count(await self._unanswered_total(session, scope, span)),
+            unanswered_top=await self._unanswered_top(session, scope, span) if exact else [],
             cohorts=cohorts,
             cohorts_more=more,
             careers=careers,
@@ -162,7 +170,7 @@ class StatsService:
         cohorts or 2,000."""
         scope = Scope(viewer, None, self.admin_ids)
         now = as_utc(now or utcnow())
-        first_day = None if days is None else now.date() - timedelta(days=days - 1)
+        window = _window(days, now)
         total = await self._cohort_count(session, scope)
         pages = max(1, -(-total // COHORT_PAGE))
         page = min(max(page, 1), pages)
@@ -179,10 +187,10 @@ class StatsService:
         in_period = [
             *scope.counted(),
             Student.cohort_id.in_(listed),
-            *_active_since(first_day),
+            *_active_in(window),
         ]
         totals = _per_cohort(await self._funnel_groups(session, in_period)) if listed else {}
-        groups = await self._groups(session, scope, listed, totals, first_day, viewer.is_admin)
+        groups = await self._groups(session, scope, listed, totals, window, viewer.is_admin)
         return CohortPage(
             exact=viewer.is_admin,
             days=days,
@@ -209,11 +217,11 @@ class StatsService:
         if scope is None or scope.cohort is None:
             return None
         now = as_utc(now or utcnow())
-        first_day = None if days is None else now.date() - timedelta(days=days - 1)
-        in_period = [*scope.counted(), *_active_since(first_day)]
+        window = _window(days, now)
+        in_period = [*scope.counted(), *_active_in(window)]
         totals = _per_cohort(await self._funnel_groups(session, in_period))
         [group] = await self._groups(
-            session, scope, [scope.cohort.id], totals, first_day, viewer.is_admin
+            session, scope, [scope.cohort.id], totals, window, viewer.is_admin
         )
         return CohortStats(
             exact=viewer.is_admin,
@@ -305,7 +313,7 @@ class StatsService:
         session: AsyncSession,
         scope: Scope,
         groups: dict[tuple[int | None, str | None], tuple[int, ...]],
-        first_day: date | None,
+        window: Window,
         exact: bool,
     ) -> tuple[list[Group], int]:
         """The funnel per cohort: the busiest first (by students counted), then the newest of
@@ -325,7 +333,7 @@ class StatsService:
                 .limit(COHORT_LIMIT - len(listed))
             )
             listed.extend(newest.scalars())
-        result = await self._groups(session, scope, listed, totals, first_day, exact)
+        result = await self._groups(session, scope, listed, totals, window, exact)
         if None in totals:
             result.append(Group(None, None, _funnel(totals[None])))
         return result, max(0, len(busiest) - len(listed))
@@ -336,7 +344,7 @@ class StatsService:
         scope: Scope,
         listed: list[int],
         totals: dict[int | None, tuple[int, ...]],
-        first_day: date | None,
+        window: Window,
         exact: bool,
     ) -> list[Group]:
         """The `listed` cohorts' groups, in that order: each one's funnel (from `totals`),
@@ -362,7 +370,7 @@ class StatsService:
             hidden = [
                 *scope.unshared(),
                 Student.cohort_id.in_(listed),
-                *(_active_since(first_day) if exact else ()),
+                *(_active_in(window) if exact else ()),
             ]
             for (cohort_id, _career), values in (
                 await self._funnel_groups(session, hidden)
@@ -536,17 +544,15 @@ class StatsService:
         ranked = sorted(by_title.items(), key=lambda item: (-item[1], item[0] or "~"))
         return [Ranked(title, Count(value)) for title, value in ranked[:TOP]]
 
-    async def _intents(
-        self, session: AsyncSession, scope: Scope, since: datetime | None
-    ) -> list[Ranked]:
+    async def _intents(self, session: AsyncSession, scope: Scope, span: Span) -> list[Ranked]:
         total = func.count().label("total")
         conditions = [
             Event.kind == "question",
             Event.name != FALLBACK,
             scope.counted_rows_of(Event.student_id),
         ]
-        if since is not None:
-            conditions.append(Event.created_at >= since)
+        if span is not None:
+            conditions.append(Event.created_at.between(*span))
         query = (
             select(Event.name, total)
             .where(*conditions)
@@ -557,20 +563,18 @@ class StatsService:
         rows = await session.execute(query)
         return [Ranked(name, Count(int(value))) for name, value in rows.all()]
 
-    def _unanswered_where(self, scope: Scope, since: datetime | None) -> list[ColumnElement[bool]]:
+    def _unanswered_where(self, scope: Scope, span: Span) -> list[ColumnElement[bool]]:
         conditions = [scope.counted_rows_of(UnansweredQuestion.student_id)]
-        if since is not None:
-            conditions.append(UnansweredQuestion.created_at >= since)
+        if span is not None:
+            conditions.append(UnansweredQuestion.created_at.between(*span))
         return conditions
 
-    async def _unanswered_total(
-        self, session: AsyncSession, scope: Scope, since: datetime | None
-    ) -> int:
+    async def _unanswered_total(self, session: AsyncSession, scope: Scope, span: Span) -> int:
         query = select(func.count()).select_from(UnansweredQuestion)
-        return int(await session.scalar(query.where(*self._unanswered_where(scope, since))) or 0)
+        return int(await session.scalar(query.where(*self._unanswered_where(scope, span))) or 0)
 
     async def _unanswered_top(
-        self, session: AsyncSession, scope: Scope, since: datetime | None
+        self, session: AsyncSession, scope: Scope, span: Span
     ) -> list[Ranked]:
         """The most frequent texts (case aside), personal details masked; only admins see
         what students typed."""
@@ -578,7 +582,7 @@ class StatsService:
         total = func.count().label("total")
         query = (
             select(func.min(UnansweredQuestion.text), total)
-            .where(*self._unanswered_where(scope, since))
+            .where(*self._unanswered_where(scope, span))
             .group_by(key)
             .order_by(total.desc(), key)
             .limit(TOP)
@@ -718,11 +722,18 @@ def _funnel(values: tuple[int, ...]) -> Funnel:
     return Funnel(*(Count(value) for value in values))
 
 
-def _active_since(first_day: date | None) -> list[ColumnElement[bool]]:
-    """Conditions on Student: active on `first_day` or later (None: all time, no condition)."""
-    if first_day is None:
+def _window(days: int | None, now: datetime) -> "Window":
+    """The UTC days of a period of `days` ending with `now`'s day; None: all time."""
+    return None if days is None else (now.date() - timedelta(days=days - 1), now.date())
+
+
+def _active_in(window: "Window") -> list[ColumnElement[bool]]:
+    """Conditions on Student: active on a day of `window` (None: all time, no condition). The
+    last day bounds it too: a range the dashboard picks may end in the past."""
+    if window is None:
         return []
-    active = select(ActiveDay.student_id).where(ActiveDay.day >= first_day)
+    first, last = window
+    active = select(ActiveDay.student_id).where(ActiveDay.day >= first, ActiveDay.day <= last)
     return [Student.id.in_(active)]
 
 
