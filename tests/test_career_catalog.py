@@ -247,3 +247,6 @@ async def test_help_is_true_for_the_catalog(harness: BotHarness, shipped: BotHar
     assert "/quiz" not in alone and "Other careers" not in alone and "pick a career" not in alone
     many = plain(shown(await shipped.user().send("/help"))[-1])
     assert "/quiz — " in many and "🔄 Other careers" in many
+    # Each command on a line of its own, whichever the catalog.
+    for shown_help in (alone, many):
+        assert "\n/privacy — " in shown_help, shown_help
