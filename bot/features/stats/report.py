@@ -171,6 +171,11 @@ class DropOff:
     project: list[Stop]
 
 
+def as_of(now: datetime) -> str:
+    """When figures were counted, as every stats screen and page says it."""
+    return now.strftime("%d %b %Y, %H:%M UTC")
+
+
 @dataclass(frozen=True)
 class CohortPage:
     """A page of the viewer's cohorts, newest first, each with its funnel over the period
@@ -187,7 +192,7 @@ class CohortPage:
 
     @property
     def as_of(self) -> str:
-        return self.now.strftime("%d %b %Y, %H:%M UTC")
+        return as_of(self.now)
 
 
 @dataclass(frozen=True)
@@ -205,7 +210,7 @@ class CohortStats:
 
     @property
     def as_of(self) -> str:
-        return self.now.strftime("%d %b %Y, %H:%M UTC")
+        return as_of(self.now)
 
 
 @dataclass(frozen=True)
@@ -240,7 +245,7 @@ class StatsReport:
 
     @property
     def as_of(self) -> str:
-        return self.now.strftime("%d %b %Y, %H:%M UTC")
+        return as_of(self.now)
 
     @property
     def period(self) -> str:
