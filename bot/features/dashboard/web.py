@@ -309,11 +309,9 @@ class Dashboard:
             self._period(request),
         )
         async with self.database.report_sessions() as session:
-            report = await self.stats.cohort_stats(
-                session, viewer, cohort.id, period.days, period.now
-            )
             scope = await self.stats.scope(session, viewer, cohort.id)
-            assert scope is not None
+            assert scope is not None  # `_cohort` found it the viewer's
+            report = await self.stats.cohort_stats(session, scope, period.days, period.now)
             roster = await self.roster.everyone(session, scope)
             questions = await self.unanswered.page(
                 session, viewer, cohort.id, self._page_number(request, "questions")

@@ -205,26 +205,23 @@ class StatsService:
     async def cohort_stats(
         self,
         session: AsyncSession,
-        viewer: Viewer,
-        cohort_id: int,
+        scope: Scope,
         days: int | None,
         now: datetime | None = None,
-    ) -> CohortStats | None:
+    ) -> CohortStats:
         """The part of the report one cohort's page shows (see CohortStats), without the
-        rest's queries (careers, questions, quiz, reasons, days); None when the cohort is not
-        the viewer's."""
-        scope = await self.scope(session, viewer, cohort_id)
-        if scope is None or scope.cohort is None:
-            return None
+        rest's queries (careers, questions, quiz, reasons, days). `scope`: the viewer's, of
+        one cohort (see `scope`)."""
+        if scope.cohort is None:
+            raise ValueError("cohort_stats is about one cohort")
         now = as_utc(now or utcnow())
         window = _window(days, now)
         in_period = [*scope.counted(), *_active_in(window)]
         totals = _per_cohort(await self._funnel_groups(session, in_period))
-        [group] = await self._groups(
-            session, scope, [scope.cohort.id], totals, window, viewer.is_admin
-        )
+        exact = scope.viewer.is_admin
+        [group] = await self._groups(session, scope, [scope.cohort.id], totals, window, exact)
         return CohortStats(
-            exact=viewer.is_admin,
+            exact=exact,
             days=days,
             now=now,
             group=group,
