@@ -35,7 +35,7 @@ from bot.features.cohorts.service import CohortService
 from bot.features.dashboard.service import Clock, DashboardService, Visit
 from bot.features.leads.service import list_leads
 from bot.features.roster.service import RosterService
-from bot.features.stats.export import ExportService, configured_key
+from bot.features.stats.export import ExportService, configured_key, file_name
 from bot.features.stats.queries import StatsService, screen_titles
 from bot.features.stats.report import PERIODS, PeriodUnknown, parse_period
 from bot.features.tour.service import TourService
@@ -361,9 +361,7 @@ class Dashboard:
         async with self.database.report_sessions() as session:
             found = await self.export.export(session, viewer, cohort_id, key)
         assert found is not None
-        # The bot's file name for the same export.
-        which = f"cohort-{cohort_id}" if cohort_id is not None else "all"
-        name = f"progress-{which}-{utcnow().date().isoformat()}.csv"
+        name = file_name(cohort_id)
         return web.Response(
             body=found.csv_file(),
             content_type="text/csv",

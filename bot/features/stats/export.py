@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.content.catalog import Catalog
-from bot.db.models import as_utc
+from bot.db.models import as_utc, utcnow
 from bot.features.roster.service import RosterEntry, RosterService
 from bot.features.stats.scope import resolve_scope
 from bot.services.roles import Viewer
@@ -150,6 +150,12 @@ class Export:
         """The CSV as a file to open in a spreadsheet app: the bot's upload and the command
         line's `-o` give the same bytes."""
         return self.csv().encode(CSV_ENCODING)
+
+
+def file_name(cohort_id: int | None) -> str:
+    """The name the file goes by, from the bot and the dashboard alike."""
+    which = f"cohort-{cohort_id}" if cohort_id is not None else "all"
+    return f"progress-{which}-{utcnow().date().isoformat()}.csv"
 
 
 def _moment(moment: datetime | None) -> str:

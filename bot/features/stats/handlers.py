@@ -14,11 +14,10 @@ from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.models import utcnow
 from bot.engine.callbacks import ActionCallback
 from bot.features.feature import Kit, Wiring
 from bot.features.stats.contract import EXPORT_COHORT, STATS_COHORT, STATS_PERIOD
-from bot.features.stats.export import ExportService, configured_key
+from bot.features.stats.export import ExportService, configured_key, file_name
 from bot.features.stats.queries import StatsService, screen_titles
 from bot.features.stats.report import DEFAULT_DAYS, PeriodUnknown, parse_period
 from bot.filters import IsStaff, PrivateChat
@@ -108,9 +107,7 @@ async def send_export(
     if not found.rows:
         await ui.say("export_empty")
         return True
-    which = f"cohort-{cohort_id}" if cohort_id is not None else "all"
-    name = f"progress-{which}-{utcnow().date().isoformat()}.csv"
-    await ui.document(found.csv_file(), name, ui.text("export_caption"))
+    await ui.document(found.csv_file(), file_name(cohort_id), ui.text("export_caption"))
     return True
 
 
