@@ -37,7 +37,7 @@ from bot.features.leads.service import list_leads
 from bot.features.roster.service import RosterService
 from bot.features.stats.export import ExportService, configured_key, file_name
 from bot.features.stats.queries import StatsService, screen_titles
-from bot.features.stats.report import PERIODS, PeriodUnknown, parse_period
+from bot.features.stats.report import FUNNEL_STEPS, PERIODS, PeriodUnknown, parse_period
 from bot.features.tour.service import TourService
 from bot.features.unanswered.service import UnansweredService
 from bot.services.roles import Viewer
@@ -184,7 +184,9 @@ class Dashboard:
             stylesheet=self.stylesheet_url,
             viewer=visit.viewer if visit else None,
             csrf_token=visit.csrf_token if visit else "",
+            # The bot's periods and funnel steps, so the pages name them as /stats does.
             periods=list(PERIODS),
+            funnel_steps=FUNNEL_STEPS,
             **values,
         )
         return web.Response(text=text, status=status, content_type="text/html")
