@@ -46,8 +46,9 @@ from typing import Any
 
 import asyncpg
 import yaml
-from aiohttp import DummyCookieJar, web
-from aiohttp.test_utils import TestClient, TestServer
+
+# The tests' helpers (the dashboard signed in) sit beside bench/ in the checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import (
     Content,
@@ -61,8 +62,6 @@ from bot.content.models import Profile
 from bot.db.engine import Database
 from bot.db.migrate import upgrade
 from bot.db.models import Cohort
-from bot.features.dashboard.service import DashboardService
-from bot.features.dashboard.web import COOKIE, create_dashboard_app
 from bot.features.roster.service import RosterService
 from bot.features.stats.handlers import preload_charts
 from bot.features.stats.queries import StatsService
@@ -70,6 +69,7 @@ from bot.services.roles import Role, Viewer
 from bot.standin.conversation import Conversation
 from bot.standin.session import StandInSession
 from bot.standin.telegram import FakeTelegram
+from tests.dashboard_support import signed_in
 
 TARGET_SECONDS = 2.0
 PAGE_TARGET_SECONDS = 0.3
@@ -562,19 +562,9 @@ async def time_dashboard(
 ) -> list[Timing]:
     """The dashboard's pages over real HTTP, as `user_id` logged in: the overview, the first
     cohort's page and its CSV."""
-    logins = DashboardService(settings.admin_ids, settings.dashboard_session_hours)
-    async with database.session_factory() as session:
-        token = await logins.issue(session, user_id)
-        await session.commit()
-        login = await logins.redeem(session, token)
-    assert login is not None
-    root = web.Application()
     prefix = settings.dashboard_path
-    root.add_subapp(prefix, create_dashboard_app(settings, content, database))
-    # The cookie is Secure and the server plain HTTP: it is sent by hand.
-    headers = {"Cookie": f"{COOKIE}={login.session_id}"}
     timings = []
-    async with TestClient(TestServer(root), cookie_jar=DummyCookieJar()) as client:
+    async with signed_in(settings, content, database, user_id) as (client, headers):
         pages = [
             ("dashboard overview", f"{prefix}/?period=30"),
             ("dashboard cohort", f"{prefix}/cohorts/1?period=30"),

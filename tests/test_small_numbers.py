@@ -19,16 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
-from aiohttp import DummyCookieJar, web
-from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.db.models import ActiveDay, Student, utcnow
-from bot.features.dashboard.service import DashboardService
-from bot.features.dashboard.web import COOKIE, create_dashboard_app
 from bot.features.stats import queries
 from bot.standin.telegram import Call
 from tests.conftest import BotHarness
+from tests.dashboard_support import signed_in
 from tests.feature_support import assert_no_error, profile_of, take_checklist
 from tests.test_stats import (
     ADMIN,
@@ -136,31 +133,20 @@ async def unanswered(harness: BotHarness, world: World, viewer: int = LEAD_A) ->
 async def dashboard(harness: BotHarness, world: World, viewer: int = LEAD_A) -> list[bytes]:
     """Every page, chart and CSV of the web dashboard, each period, for a fresh session
     (its CSRF token, which differs per session, is left out)."""
-    settings = harness.settings
-
-    def clock() -> datetime:
-        return queries.utcnow()  # the reports' standing clock (the world fixture)
-
-    logins = DashboardService(settings.admin_ids, settings.dashboard_session_hours, clock)
-    async with harness.database.session_factory() as session:
-        token = await logins.issue(session, viewer)
-        await session.commit()
-        login = await logins.redeem(session, token)
-    assert login is not None
-    prefix = settings.dashboard_path
-    root = web.Application()
-    root.add_subapp(
-        prefix, create_dashboard_app(settings, harness.content, harness.database, clock)
-    )
-    headers = {"Cookie": f"{COOKIE}={login.session_id}"}
+    prefix = harness.settings.dashboard_path
     paths = [f"{prefix}/?period={period}" for period in PERIODS]
     for cohort in (world.cohort_a, world.cohort_b):
         here = f"{prefix}/cohorts/{cohort}"
         paths += [f"{here}?period={period}" for period in PERIODS]
         paths += [f"{here}/chart.png?period={period}" for period in PERIODS]
         paths.append(f"{here}/export.csv")
+
+    def clock() -> datetime:
+        return queries.utcnow()  # the reports' standing clock (the world fixture)
+
     found = []
-    async with TestClient(TestServer(root), cookie_jar=DummyCookieJar()) as client:
+    dashboard = signed_in(harness.settings, harness.content, harness.database, viewer, clock)
+    async with dashboard as (client, headers):
         for path in paths:
             response = await client.get(path, headers=headers)
             assert response.status == 200, path

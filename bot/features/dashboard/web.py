@@ -423,10 +423,14 @@ def create_dashboard_app(
 
 
 def mount_dashboard(
-    root: web.Application, settings: Settings, content: Content, database: Database
+    root: web.Application,
+    settings: Settings,
+    content: Content,
+    database: Database,
+    clock: Clock = utcnow,
 ) -> None:
     """Serves the dashboard from `root` under DASHBOARD_PATH; the prefix without its slash,
-    as people type it, leads to the first page."""
+    as people type it, leads to the first page. `clock`: see create_dashboard_app."""
     prefix = settings.dashboard_path
 
     async def to_first_page(_request: web.Request) -> web.Response:
@@ -434,7 +438,7 @@ def mount_dashboard(
 
     # Before the sub-application, which would take the bare prefix for its own (a 404).
     root.router.add_get(prefix, to_first_page)
-    root.add_subapp(prefix, create_dashboard_app(settings, content, database))
+    root.add_subapp(prefix, create_dashboard_app(settings, content, database, clock))
 
 
 def _session_cookie(request: web.Request) -> str | None:
